@@ -1,0 +1,31 @@
+# Quick start: `make run` (the bot against the built-in sandbox, or Telegram when TELEGRAM_BOT_TOKEN is set)
+# and `make test`. Each creates .venv on first use with the Python 3.11+ found as python3.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-test bench clean
+
+$(BIN)/qualitybot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-deps: $(BIN)/qualitybot
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+install: $(BIN)/qualitybot
+
+run: $(BIN)/qualitybot
+	$(BIN)/qualitybot run
+
+test: $(VENV)/.test-deps
+	PTB_TIMEDELTA=1 $(BIN)/python -m pytest -q
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,59 @@
+"""The application factory: the only place python-telegram-bot's builder is called."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest, HTTPXRequest
+from telegram.warnings import PTBUserWarning
+
+from bot.config import Config
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+# Our conversations mix text and button steps, so they are tracked per chat and user, not per message.
+warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
+
+BOT_COMMANDS = [
+    ("start", "主菜单"),
+    ("topics", "按分类浏览知识库"),
+    ("ask", "提问（群聊中使用）"),
+    ("me", "我的信息：市县、身份、团队"),
+    ("join", "用团队码加入项目部"),
+    ("help", "使用说明"),
+]
+
+
+async def _post_init(application: Application) -> None:
+    """Runs once the bot is known (getMe succeeded), before updates arrive."""
+    await application.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
+    log.info("Bot @%s ready", application.bot.username)
+
+
+def build_application(config: Config, services: Services, request: BaseRequest | None = None) -> Application:
+    """Build the Telegram application with every handler registered; the caller starts and stops it."""
+    from handlers import register_all
+    from handlers.context import BotContext
+
+    builder = (
+        ApplicationBuilder()
+        .token(config.effective_token)
+        .context_types(ContextTypes(context=BotContext))
+        # Waits out RetryAfter and keeps within Telegram's flood limits; retries a few times before giving up.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+    )
+    if config.base_url:
+        builder = builder.base_url(config.base_url).base_file_url(config.base_file_url)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.request(HTTPXRequest(connection_pool_size=32, read_timeout=10, write_timeout=20))
+    application = builder.build()
+    application.bot_data["services"] = services
+    register_all(application)
+    return application

@@ -1,0 +1,134 @@
+"""The running process: one event loop shared by the web server (uvicorn) and the Telegram application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import socket
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+import uvicorn
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.config import Config, ConfigError
+from bot.sandbox.server import SandboxServer
+from bot.sandbox.state import SandboxState
+from bot.services import Services
+from bot.storage import Storage
+from bot.web import build_web_app, webhook_route
+
+log = logging.getLogger(__name__)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the process's owner decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"QB_PORT: cannot listen on {host}:{port} ({exc.strerror})") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class Runtime:
+    """Starts and stops storage, web server (with the sandbox when there is no token) and the bot, in order."""
+
+    def __init__(self, config: Config, customise: Callable[[Application], None] | None = None):
+        self.config = config
+        self.customise = customise
+        self.storage: Storage | None = None
+        self.services: Services | None = None
+        self.application: Application | None = None
+        self.sandbox: SandboxState | None = None
+        self._server: _EmbeddedServer | None = None
+        self._server_task: asyncio.Task | None = None
+
+    @property
+    def mode(self) -> str:
+        if self.config.webhook_url:
+            return "webhook"
+        return "sandbox" if self.sandbox is not None else "polling"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.config.port}"
+
+    async def start(self) -> None:
+        config = self.config
+        self.storage = Storage.open(config.db_path)
+        self.services = Services.create(config, self.storage)
+        sock = bind_socket(config.host, config.port)
+        self.config = config = dataclasses.replace(config, port=sock.getsockname()[1])
+        self.services.config = config
+
+        routes = []
+        if config.sandbox and not config.bot_api_url:
+            journal = config.db_path.with_name(config.db_path.name + ".sandbox.jsonl")
+            self.sandbox = SandboxState(journal)
+            routes += SandboxServer(self.sandbox, config.effective_token).routes()
+        if config.webhook_url:
+            routes.append(webhook_route(urlparse(config.webhook_url).path or "/", config.webhook_secret,
+                                        self._deliver))
+        web = build_web_app(routes, self.health)
+        self._server = _EmbeddedServer(uvicorn.Config(web, log_level="warning", lifespan="off",
+                                                      timeout_graceful_shutdown=2))
+        self._server_task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            if self._server_task.done():
+                self._server_task.result()
+            await asyncio.sleep(0.01)
+
+        self.application = build_application(config, self.services)
+        if self.customise is not None:
+            self.customise(self.application)
+        await self.application.initialize()
+        await self.application.post_init(self.application)
+        await self.application.start()
+        if config.webhook_url:
+            await self.application.bot.set_webhook(config.webhook_url, secret_token=config.webhook_secret,
+                                                   allowed_updates=Update.ALL_TYPES)
+        else:
+            await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10,
+                                                         bootstrap_retries=5)
+        log.info("qualitybot running in %s mode on %s", self.mode, self.url)
+
+    async def _deliver(self, body: dict[str, Any]) -> None:
+        await self.application.update_queue.put(Update.de_json(body, self.application.bot))
+
+    def health(self) -> dict[str, Any]:
+        ok = self.application is not None and self.application.running
+        return {"ok": ok, "mode": self.mode}
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish the ones in hand, then close the web server and the database."""
+        app = self.application
+        if app is not None:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+        if self._server is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(Exception):
+                await self._server_task
+        if self.sandbox is not None:
+            self.sandbox.close()
+        if self.storage is not None:
+            self.storage.close()

@@ -1,0 +1,201 @@
+"""What the sandbox remembers: users, chats with their messages, pending updates, uploaded files, faults.
+
+When given a journal path, every change is appended to a JSON-lines file and replayed at start, so a restart of
+the process finds Telegram's side as it left it (as the real Telegram would), and a SIGKILL loses nothing that
+was already answered to the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "质量通",
+    "username": "qualitybot_sandbox_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+@dataclass
+class Fault:
+    method: str
+    error: str
+    times: int = 1
+    chat_id: int | None = None
+    retry_after: int = 1
+    delay: float = 10.0
+
+    def matches(self, method: str, chat_id: Any) -> bool:
+        if self.method.lower() != method.lower() and self.method != "*":
+            return False
+        return self.chat_id is None or str(self.chat_id) == str(chat_id)
+
+
+@dataclass
+class Chat:
+    id: int
+    type: str
+    title: str | None = None
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    next_message_id: int = 1
+    reply_keyboard: list[list[str]] | None = None
+
+    def as_json(self, users: dict[int, dict[str, Any]]) -> dict[str, Any]:
+        if self.type == "private":
+            user = users.get(self.id, {})
+            chat = {"id": self.id, "type": "private", "first_name": user.get("first_name", "")}
+            if user.get("username"):
+                chat["username"] = user["username"]
+            return chat
+        return {"id": self.id, "type": self.type, "title": self.title or "群聊"}
+
+
+class SandboxState:
+    def __init__(self, journal: Path | None = None):
+        self.journal_path = journal
+        self._journal = None
+        self.changed = asyncio.Condition()
+        self.reset_memory()
+        if journal is not None:
+            journal.parent.mkdir(parents=True, exist_ok=True)
+            if journal.exists():
+                self._replay(journal)
+            self._journal = journal.open("a", encoding="utf-8")
+
+    def reset_memory(self) -> None:
+        self.users: dict[int, dict[str, Any]] = {}
+        self.blocked: set[int] = set()
+        self.chats: dict[int, Chat] = {}
+        self.updates: list[dict[str, Any]] = []
+        self.next_update_id = 1
+        self.faults: list[Fault] = []
+        self.files: dict[str, dict[str, Any]] = {}
+        self.callback_answers: dict[str, dict[str, Any]] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.webhook: dict[str, Any] | None = None
+        self.api_calls: dict[str, int] = {}
+        self._callback_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+
+    def reset(self) -> None:
+        self.reset_memory()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = self.journal_path.open("w", encoding="utf-8")
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    # --- journal -----------------------------------------------------------------------------------
+
+    def _record(self, kind: str, data: Any) -> None:
+        if self._journal is not None:
+            self._journal.write(json.dumps([kind, data], ensure_ascii=False) + "\n")
+            self._journal.flush()
+
+    def _replay(self, path: Path) -> None:
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    kind, data = json.loads(line)
+                except (ValueError, TypeError):
+                    continue  # a line cut short by a crash
+                self._apply(kind, data)
+
+    def _apply(self, kind: str, data: Any) -> None:
+        if kind == "user":
+            self.users[data["id"]] = data
+        elif kind == "blocked":
+            (self.blocked.add if data["blocked"] else self.blocked.discard)(data["id"])
+        elif kind == "chat":
+            self.chats.setdefault(data["id"], Chat(id=data["id"], type=data["type"], title=data.get("title")))
+        elif kind == "message":
+            chat = self.chats[data["chat"]["id"]]
+            chat.messages[data["message_id"]] = data
+            chat.next_message_id = max(chat.next_message_id, data["message_id"] + 1)
+            if "_keyboard" in data:
+                chat.reply_keyboard = data["_keyboard"]
+        elif kind == "update":
+            self.updates.append(data)
+            self.next_update_id = max(self.next_update_id, data["update_id"] + 1)
+        elif kind == "confirm":
+            self.updates = [u for u in self.updates if u["update_id"] >= data]
+        elif kind == "file":
+            self.files[data["file_id"]] = {**data, "content": bytes.fromhex(data["content"])}
+            self._file_ids = itertools.count(len(self.files) + 1)
+
+    def _change(self, kind: str, data: Any) -> None:
+        self._apply(kind, data)
+        self._record(kind, data)
+
+    async def notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
+
+    # --- users and chats ---------------------------------------------------------------------------
+
+    def add_user(self, user_id: int, first_name: str, username: str | None = None,
+                 language_code: str = "zh-hans") -> dict[str, Any]:
+        user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
+        if username:
+            user["username"] = username
+        self._change("user", user)
+        self.chat(user_id, "private")
+        return user
+
+    def set_blocked(self, user_id: int, blocked: bool) -> None:
+        self._change("blocked", {"id": user_id, "blocked": blocked})
+
+    def chat(self, chat_id: int, chat_type: str = "private", title: str | None = None) -> Chat:
+        if chat_id not in self.chats:
+            self._change("chat", {"id": chat_id, "type": chat_type, "title": title})
+        return self.chats[chat_id]
+
+    def store_message(self, chat: Chat, message: dict[str, Any]) -> dict[str, Any]:
+        message.setdefault("message_id", chat.next_message_id)
+        self._change("message", message)
+        return message
+
+    # --- updates -----------------------------------------------------------------------------------
+
+    def enqueue(self, update_body: dict[str, Any]) -> dict[str, Any]:
+        update = {"update_id": self.next_update_id, **update_body}
+        self._change("update", update)
+        return update
+
+    def confirm(self, offset: int) -> None:
+        if self.updates and self.updates[0]["update_id"] < offset:
+            self._change("confirm", offset)
+
+    # --- files ---------------------------------------------------------------------------------------
+
+    def add_file(self, filename: str, content: bytes, mime: str | None) -> str:
+        file_id = f"sandbox-file-{next(self._file_ids)}-{int(time.time() * 1000)}"
+        self._change("file", {"file_id": file_id, "filename": filename, "mime": mime, "content": content.hex()})
+        return file_id
+
+    # --- faults ------------------------------------------------------------------------------------
+
+    def take_fault(self, method: str, chat_id: Any) -> Fault | None:
+        for fault in self.faults:
+            if fault.matches(method, chat_id):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def next_callback_id(self) -> str:
+        return f"cb{next(self._callback_ids)}-{int(time.time() * 1000)}"

@@ -1,0 +1,135 @@
+"""What the user sees: the text and buttons of each screen, in Simplified Chinese.
+
+Pure functions of core data; handlers send what these return.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.accounts import REGIONS, ROLES
+from bot.render import Button, Keyboard, callback, escape, grid
+
+MENU_ITEMS = [("问答", "ask"), ("答题竞赛", "contest"), ("每日练习", "practice"), ("公告", "notice"), ("我的", "me")]
+
+GENERIC_ERROR = "抱歉，处理您的请求时出了点问题，请稍后再试。如果一直出现，请联系管理员。"
+STALE_BUTTON = "该按钮已失效"
+NON_TEXT_HINT = ("我现在只能看懂文字消息。请直接打字描述您遇到的质量问题，"
+                 "例如“卫生间漏水漏到楼下咋办”，或者点下面的菜单按钮。")
+
+
+def main_menu_keyboard() -> Keyboard:
+    buttons = [Button(label, callback("menu", key)) for label, key in MENU_ITEMS]
+    return [buttons[:2], buttons[2:4], buttons[4:]]
+
+
+def main_menu(user: dict[str, Any] | None) -> tuple[str, Keyboard]:
+    name = escape(user.get("first_name") or "") if user else ""
+    text = (f"您好{('，' + name) if name else ''}！我是<b>质量通</b>，住宅工程质量常见问题的随身助手。\n\n"
+            "• 直接打字提问，如“墙面砖一敲咚咚响怎么办”\n"
+            "• 答题竞赛、每日练习，以赛促学\n"
+            "• 查看住建部门发布的公告\n\n"
+            "请选择：")
+    return text, main_menu_keyboard()
+
+
+def welcome_new_user(first_name: str) -> str:
+    return (f"欢迎使用<b>质量通</b>，{escape(first_name)}！\n"
+            "先花十秒完成登记，方便为您推送本市县的公告和竞赛。\n\n"
+            "第一步：请选择您所在的<b>市县</b>：")
+
+
+def region_picker_for(namespace: str) -> Keyboard:
+    buttons = [Button(short, callback(namespace, "region", index)) for index, (_, short) in enumerate(REGIONS)]
+    return grid(buttons, 4)
+
+
+def region_picker() -> Keyboard:
+    return region_picker_for("reg")
+
+
+def role_prompt() -> str:
+    return "第二步：请选择您的<b>身份</b>："
+
+
+def role_picker() -> Keyboard:
+    return [[Button(label, callback("reg", "role", key))] for key, label in ROLES.items()]
+
+
+def team_prompt() -> tuple[str, Keyboard]:
+    text = ("最后一步（可选）：如果您的项目部已在质量通登记，请输入项目部的<b>团队码</b>（6 位字母数字），"
+            "竞赛时会按团队排名。")
+    return text, [[Button("输入团队码", callback("reg", "team")), Button("暂不加入", callback("reg", "skip"))]]
+
+
+def team_code_request() -> str:
+    return "请发送团队码（6 位字母数字，由组织者或项目部提供）。发送 /cancel 取消。"
+
+
+def registered(user: dict[str, Any]) -> str:
+    return "登记完成！\n\n" + profile_text(user)
+
+
+def joined_team(team: dict[str, Any]) -> str:
+    company = f"（{escape(team['company'])}）" if team.get("company") else ""
+    return f"已加入团队：<b>{escape(team['name'])}</b>{company}，{escape(team['region'])}。"
+
+
+def profile_text(user: dict[str, Any]) -> str:
+    team = escape(user["team_name"]) if user.get("team_name") else "未加入"
+    if user.get("team_company"):
+        team += f"（{escape(user['team_company'])}）"
+    return ("<b>我的信息</b>\n"
+            f"姓名：{escape(user.get('first_name') or '')}\n"
+            f"市县：{escape(user.get('region') or '未选择')}\n"
+            f"身份：{escape(ROLES.get(user.get('role') or '', '未选择'))}\n"
+            f"团队：{team}")
+
+
+def profile(user: dict[str, Any], is_admin: bool) -> tuple[str, Keyboard]:
+    keyboard: Keyboard = [
+        [Button("修改市县", callback("me", "region")), Button("修改身份", callback("me", "role"))],
+        [Button("加入/更换团队", callback("reg", "team"))],
+    ]
+    if user.get("team_id"):
+        keyboard[1].append(Button("退出团队", callback("me", "leave")))
+    if is_admin:
+        keyboard.append([Button("团队管理", callback("admin", "teams"))])
+    keyboard.append([Button("返回主菜单", callback("menu", "home"))])
+    return profile_text(user), keyboard
+
+
+def coming_soon(feature: str) -> str:
+    return f"“{feature}”功能正在建设中，敬请期待。现在可以直接打字提问。"
+
+
+def team_line(team: dict[str, Any], bot_username: str) -> str:
+    parts = [f"<b>{escape(team['name'])}</b>", escape(team["region"])]
+    if team.get("company"):
+        parts.append(escape(team["company"]))
+    if team.get("headcount"):
+        parts.append(f"{team['headcount']} 人")
+    link = deep_link(bot_username, team["code"])
+    return "，".join(parts) + f"\n团队码：<code>{team['code']}</code>\n加入链接：{escape(link)}"
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start=team_{code}"
+
+
+def team_list(teams: list[dict[str, Any]], bot_username: str) -> str:
+    if not teams:
+        return "还没有团队。点“新建团队”创建，或用命令行 <code>qualitybot teams import 名册.xlsx</code> 批量导入。"
+    lines = [team_line(team, bot_username) for team in teams[:30]]
+    more = f"\n\n……共 {len(teams)} 个团队，仅显示前 30 个。" if len(teams) > 30 else ""
+    return "<b>团队列表</b>\n\n" + "\n\n".join(lines) + more
+
+
+HELP_TEXT = (
+    "<b>质量通使用说明</b>\n\n"
+    "• 直接打字提问住宅工程质量问题，例如“外墙渗水怎么处理”\n"
+    "• /topics 按分类浏览知识库\n"
+    "• /me 查看或修改我的市县、身份、团队\n"
+    "• /join 团队码 加入项目部团队\n"
+    "• /start 回到主菜单"
+)

@@ -1,0 +1,23 @@
+"""The services a running bot needs, built once and handed to the handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.accounts import Accounts
+from bot.config import Config
+from bot.storage import Storage
+
+
+@dataclass
+class Services:
+    config: Config
+    storage: Storage
+    accounts: Accounts
+
+    @classmethod
+    def create(cls, config: Config, storage: Storage) -> "Services":
+        return cls(config=config, storage=storage, accounts=Accounts(storage))
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.config.admin_ids

@@ -1,0 +1,16 @@
+"""Thin Telegram handlers, one module per user journey.
+
+`register_all` adds them in one explicit order: python-telegram-bot tries handlers of a group in the order
+they were added and stops at the first match, so conversations come before the catch-alls.
+"""
+
+from __future__ import annotations
+
+from handlers import admin, errors, fallback, start
+
+
+def register_all(application) -> None:
+    admin.register(application)      # team creation conversation (administrators)
+    start.register(application)      # /start, registration, /me, main menu, team code conversation
+    fallback.register(application)   # non-text messages, unknown commands, stale or forged buttons: last
+    errors.register(application)

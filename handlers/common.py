@@ -1,0 +1,52 @@
+"""Turning screens into Telegram messages: keyboards, replies, edits and answers to button presses."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.render import Keyboard, split_message
+from bot.screens import STALE_BUTTON
+
+
+def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
+    if not keyboard:
+        return None
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.data)
+         for b in row]
+        for row in keyboard
+    ])
+
+
+async def send(update: Update, text: str, keyboard: Keyboard | None = None) -> Message:
+    """Send HTML text to the update's chat, split to Telegram's limit; buttons go on the last part."""
+    chat = update.effective_chat
+    parts = split_message(text)
+    message = None
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        message = await chat.send_message(part, parse_mode=ParseMode.HTML,
+                                          reply_markup=markup(keyboard) if last else None)
+    return message
+
+
+async def show(update: Update, text: str, keyboard: Keyboard | None = None) -> None:
+    """Replace the pressed message's content when answering a button; otherwise send a new message."""
+    query = update.callback_query
+    if query is not None and query.message is not None and len(text) <= 4096:
+        try:
+            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup(keyboard))
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc):
+                return
+            raise
+    await send(update, text, keyboard)
+
+
+async def stale(update: Update) -> None:
+    """Tell the presser that a button no longer means anything; nothing is changed."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(STALE_BUTTON)
