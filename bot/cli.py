@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -29,6 +30,7 @@ async def _serve(config: Config) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start()
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload_knowledge()))
     if runtime.mode == "sandbox":
         print(f"qualitybot is running against the local Bot API sandbox (no TELEGRAM_BOT_TOKEN set).\n"
               f"  Bot API:     {runtime.url}/bot<token>/<method>\n"
@@ -89,6 +91,148 @@ def cmd_teams_list(args, config: Config) -> int:
     return 0
 
 
+def _knowledge_dir(args, config: Config) -> Path:
+    return Path(args.knowledge) if getattr(args, "knowledge", None) else config.knowledge_dir
+
+
+def cmd_kb_check(args, config: Config) -> int:
+    from bot.knowledge import load_knowledge
+
+    kb, problems = load_knowledge(_knowledge_dir(args, config))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    questions = sum(len(t.questions) for t in kb.topics.values())
+    print(f"ok: {len(kb.topics)} topics, {questions} question phrasings", file=sys.stderr)
+    return 0
+
+
+def _load_kb(args, config: Config):
+    from bot.knowledge import KnowledgeError, require_knowledge
+
+    try:
+        return require_knowledge(_knowledge_dir(args, config))
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(fail("the knowledge base has problems; run `qualitybot kb check`", 1))
+
+
+def cmd_kb_export(args, config: Config) -> int:
+    from bot.knowledge import export_records
+
+    print(json.dumps(export_records(_load_kb(args, config)), ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_kb_show(args, config: Config) -> int:
+    from bot.knowledge import render_topic
+
+    kb = _load_kb(args, config)
+    topic = kb.get(args.id)
+    if topic is None:
+        return fail(f"no topic {args.id!r}; ids are listed by `qualitybot kb export --json`")
+    print(render_topic(topic))
+    return 0
+
+
+def _engine(args, config: Config):
+    from bot.search.engine import SearchEngine
+
+    return SearchEngine.build(_load_kb(args, config), _knowledge_dir(args, config))
+
+
+def cmd_kb_search(args, config: Config) -> int:
+    if args.top < 1:
+        return fail("--top must be at least 1")
+    if args.batch is None and args.question is None:
+        return fail("give a QUESTION or --batch FILE")
+    engine = _engine(args, config)
+
+    def emit(question: str) -> None:
+        result = engine.search(question, top=args.top)
+        if args.json:
+            print(json.dumps(result.as_json(args.top), ensure_ascii=False), flush=False)
+        else:
+            print(f"[{result.verdict}] {question}")
+            for hit in result.hits:
+                print(f"  {hit.score:.3f}  {hit.id}  {hit.title}")
+
+    if args.batch is not None:
+        source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+        with source:
+            for line in source:
+                emit(line.rstrip("\r\n"))
+    else:
+        emit(args.question)
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_kb_eval(args, config: Config) -> int:
+    from bot.search.evaluate import evaluate, read_eval_set
+
+    try:
+        items = read_eval_set(Path(args.file))
+    except (OSError, ValueError) as exc:
+        return fail(str(exc))
+    report = evaluate(_engine(args, config), items)
+    if args.json:
+        print(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
+    else:
+        print(report.as_text())
+        if args.misses:
+            for miss in report.misses:
+                print(miss)
+    return 0
+
+
+def cmd_kb_gaps(args, config: Config) -> int:
+    from bot.qa import find_gaps
+    from bot.storage import Storage
+
+    storage = Storage.open(config.db_path)
+    try:
+        groups = find_gaps(storage, args.since)
+    finally:
+        storage.close()
+    if not groups:
+        print("no unanswered or 👎 questions" + (f" since {args.since}" if args.since else ""))
+        return 0
+    print("count\t👎\tlast asked\texample\tother phrasings")
+    for group in groups:
+        others = " | ".join(dict.fromkeys(q for q in group.questions[1:] if q != group.example))
+        print(f"{group.count}\t{group.downvoted}\t{group.last_asked[:16]}\t{group.example}\t{others}")
+    return 0
+
+
+def cmd_quiz_check(args, config: Config) -> int:
+    from bot.quiz import load_bank
+
+    bank, problems = load_bank(_knowledge_dir(args, config))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"ok: {len(bank.questions)} questions", file=sys.stderr)
+    return 0
+
+
+def cmd_quiz_export(args, config: Config) -> int:
+    from bot.quiz import load_bank
+
+    bank, problems = load_bank(_knowledge_dir(args, config))
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return fail("the question bank has problems; run `qualitybot quiz check`", 1)
+    print(json.dumps([q.as_json() for q in bank.questions.values()], ensure_ascii=False, indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qualitybot", description="质量通: construction-quality bot for Hainan")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +250,39 @@ def build_parser() -> argparse.ArgumentParser:
     team_list.add_argument("--region")
     team_list.add_argument("--bot-username", default="qualitybot_sandbox_bot")
     team_list.set_defaults(func=cmd_teams_list)
+    kb = commands.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command", required=True)
+    for name, func, text in [("check", cmd_kb_check, "validate every knowledge file"),
+                             ("export", cmd_kb_export, "print all topics as a JSON array"),
+                             ("show", cmd_kb_show, "print a topic as the bot renders it"),
+                             ("search", cmd_kb_search, "search the knowledge base"),
+                             ("eval", cmd_kb_eval, "accuracy on a JSONL evaluation set"),
+                             ("gaps", cmd_kb_gaps, "questions the bot could not answer, grouped")]:
+        sub = kb.add_parser(name, help=text)
+        sub.set_defaults(func=func)
+        sub.add_argument("--knowledge", help="knowledge directory (default: the embedded one or QB_KNOWLEDGE_DIR)")
+        if name == "export":
+            sub.add_argument("--json", action="store_true", help="JSON output (the only format)")
+        if name == "show":
+            sub.add_argument("id")
+        if name == "search":
+            sub.add_argument("question", nargs="?")
+            sub.add_argument("--json", action="store_true")
+            sub.add_argument("--top", type=int, default=3)
+            sub.add_argument("--batch", metavar="FILE", help="one question per line ('-' for standard input)")
+        if name == "eval":
+            sub.add_argument("file")
+            sub.add_argument("--json", action="store_true")
+            sub.add_argument("--misses", action="store_true", help="also list every wrong or wrongly rejected question")
+        if name == "gaps":
+            sub.add_argument("--since", metavar="DATE", help="only questions asked on or after this date (YYYY-MM-DD)")
+    quiz = commands.add_parser("quiz", help="question bank tools").add_subparsers(dest="quiz_command", required=True)
+    for name, func, text in [("check", cmd_quiz_check, "validate every question file"),
+                             ("export", cmd_quiz_export, "print all questions as a JSON array")]:
+        sub = quiz.add_parser(name, help=text)
+        sub.set_defaults(func=func)
+        sub.add_argument("--knowledge", help="knowledge directory (default: the embedded one or QB_KNOWLEDGE_DIR)")
+        if name == "export":
+            sub.add_argument("--json", action="store_true", help="JSON output (the only format)")
     return parser
 
 

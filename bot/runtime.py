@@ -111,6 +111,15 @@ class Runtime:
     async def _deliver(self, body: dict[str, Any]) -> None:
         await self.application.update_queue.put(Update.de_json(body, self.application.bot))
 
+    async def reload_knowledge(self) -> None:
+        """SIGHUP: rebuild the index off the event loop; on problems keep serving the old one."""
+        from bot.knowledge import KnowledgeError
+
+        try:
+            await asyncio.to_thread(self.services.knowledge.reload)
+        except KnowledgeError as exc:
+            log.error("Knowledge base reload refused, keeping the old index: %s", "; ".join(map(str, exc.problems[:5])))
+
     def health(self) -> dict[str, Any]:
         ok = self.application is not None and self.application.running
         return {"ok": ok, "mode": self.mode}

@@ -69,6 +69,30 @@ def m001_users_and_teams(db: sqlite_utils.Database) -> None:
     db["users"].create_index(["team_id"])
 
 
+@migrations()
+def m002_question_log(db: sqlite_utils.Database) -> None:
+    db["questions"].create(
+        {
+            "id": int,
+            "user_id": int,
+            "chat_id": int,
+            "asked_at": str,
+            "question": str,
+            "normalised": str,
+            "verdict": str,
+            "top_id": str,
+            "score": float,
+            "answered": int,
+            "latency_ms": float,
+            "feedback": int,
+            "feedback_at": str,
+        },
+        pk="id",
+        not_null={"asked_at", "question", "verdict", "answered"},
+    )
+    db["questions"].create_index(["asked_at"])
+
+
 def _known_migration_names() -> set[str]:
     return {m.name for m in migrations._migrations}
 
@@ -202,6 +226,32 @@ class Storage:
         if region:
             return list(self.db["teams"].rows_where("region = ?", [region], order_by="name"))
         return list(self.db["teams"].rows_where(order_by="region, name"))
+
+    # --- question log ----------------------------------------------------------------------------
+
+    def log_question(self, entry: dict[str, Any]) -> int:
+        return self.db["questions"].insert({**entry, "asked_at": utcnow()}).last_pk
+
+    def question(self, question_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["questions"].rows_where("id = ?", [question_id]))
+        return rows[0] if rows else None
+
+    def set_feedback(self, question_id: int, user_id: int, value: int) -> bool:
+        """Record 👍 (1) or 👎 (-1) once, only by the user who asked; False when not allowed or already given."""
+        cursor = self.db.execute(
+            "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ? AND user_id = ? AND feedback IS NULL",
+            [value, utcnow(), question_id, user_id])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def unanswered_questions(self, since: str | None) -> list[dict[str, Any]]:
+        """Questions the bot could not answer confidently, or answered and got 👎."""
+        where = "(answered = 0 AND verdict IN ('none', 'suggest')) OR feedback = -1"
+        params: list[Any] = []
+        if since:
+            where = f"({where}) AND asked_at >= ?"
+            params.append(since)
+        return list(self.db["questions"].rows_where(where, params, order_by="asked_at"))
 
     def team_codes(self) -> set[str]:
         return {row["code"] for row in self.db.query("SELECT code FROM teams")}

@@ -6,11 +6,12 @@ they were added and stops at the first match, so conversations come before the c
 
 from __future__ import annotations
 
-from handlers import admin, errors, fallback, start
+from handlers import admin, ask, errors, fallback, start
 
 
 def register_all(application) -> None:
     admin.register(application)      # team creation conversation (administrators)
     start.register(application)      # /start, registration, /me, main menu, team code conversation
+    ask.register(application)        # free text is a question: after the conversations that expect text
     fallback.register(application)   # non-text messages, unknown commands, stale or forged buttons: last
     errors.register(application)

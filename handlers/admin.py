@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import screens
 from bot.accounts import REGIONS, AccountError, TeamSpec
+from bot.knowledge import KnowledgeError
 from bot.render import Button, callback, escape, parse_callback
 from handlers.common import send, show, stale
 from handlers.context import BotContext
@@ -121,6 +124,22 @@ async def cancel(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
+async def reload_knowledge(update: Update, context: BotContext) -> None:
+    """/reload: rebuild the index from knowledge/; a knowledge base that fails the check is refused."""
+    if not _is_admin(update, context):
+        await send(update, "只有管理员可以重新加载知识库。")
+        return
+    await send(update, "正在重新加载知识库……")
+    try:
+        kb = await asyncio.to_thread(context.services.knowledge.reload)
+    except KnowledgeError as exc:
+        lines = "\n".join(escape(str(p)) for p in exc.problems[:10])
+        more = f"\n……共 {len(exc.problems)} 个问题" if len(exc.problems) > 10 else ""
+        await send(update, f"知识库检查未通过，继续使用原来的版本：\n<pre>{lines}</pre>{more}")
+        return
+    await send(update, f"知识库已重新加载：{len(kb.topics)} 个主题。")
+
+
 def register(application) -> None:
     text = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
@@ -140,3 +159,4 @@ def register(application) -> None:
     ))
     application.add_handler(CallbackQueryHandler(list_teams, pattern=r"^admin:teams$"))
     application.add_handler(CommandHandler("teams", list_teams))
+    application.add_handler(CommandHandler("reload", reload_knowledge))

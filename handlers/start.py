@@ -185,4 +185,4 @@ def register(application) -> None:
     application.add_handler(CommandHandler("cancel", cancel))
     application.add_handler(CallbackQueryHandler(on_registration_button, pattern=r"^reg:"))
     application.add_handler(CallbackQueryHandler(on_profile_button, pattern=r"^me:"))
-    application.add_handler(CallbackQueryHandler(on_menu_button, pattern=r"^menu:"))
+    application.add_handler(CallbackQueryHandler(on_menu_button, pattern=r"^menu:(me|home|contest|practice|notice)$"))

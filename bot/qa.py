@@ -1,0 +1,119 @@
+"""Question answering as the bot offers it: the current knowledge and index, follow-ups, the question log, gaps."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from bot.knowledge import KnowledgeBase, require_knowledge
+from bot.search.engine import SearchEngine, SearchResult
+from bot.search.normalise import Normalised
+from bot.storage import Storage
+
+log = logging.getLogger(__name__)
+
+# Short questions that ask for another section of the topic just answered ("原因呢", "那怎么处理").
+FOLLOWUP_PHRASES = {
+    "causes": ("什么原因", "啥原因", "原因", "为什么", "为啥", "咋回事", "怎么回事", "怎么造成", "咋造成", "什么导致", "怎么引起"),
+    "remedy": ("怎么处理", "如何处理", "咋处理", "处理方法", "怎么办", "咋办", "怎么修", "咋修", "怎么整改", "如何整改",
+               "整改", "怎么补救", "怎么解决", "咋整", "怎么弄", "维修", "返修", "修补", "处理"),
+    "prevention": ("怎么预防", "如何预防", "预防", "怎么避免", "如何避免", "避免", "防止", "怎么防", "防治", "注意什么",
+                   "注意事项", "注意啥"),
+    "symptoms": ("什么现象", "现象", "什么样", "表现", "症状", "怎么判断", "怎么看出来"),
+    "standards": ("哪个规范", "什么规范", "规范依据", "规范", "标准", "依据", "国标", "规定", "条文"),
+    "hainan": ("海南", "台风", "本地"),
+    "related": ("相关问题", "相关", "类似"),
+}
+FOLLOWUP_GLUE = re.compile(r"(那么|那|这个|这|它|呢|吗|啊|的|要|应该|该|一般|有|什么|哪些|是|咋|怎么|如何|还有|具体|说说|讲讲|看看|\s)+")
+
+
+def followup_section(normalised: Normalised) -> str | None:
+    """The section a short follow-up asks for, or None when the text is a question of its own."""
+    text = normalised.text
+    if not text or len(text) > 12:
+        return None
+    for section, phrases in FOLLOWUP_PHRASES.items():
+        for phrase in phrases:
+            if phrase in text:
+                rest = FOLLOWUP_GLUE.sub("", text.replace(phrase, ""))
+                if not rest:
+                    return section
+    return None
+
+
+class KnowledgeService:
+    """The knowledge base and its search index; `reload` swaps both only when the new files pass the check."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.kb: KnowledgeBase = require_knowledge(directory)
+        self.engine = SearchEngine.build(self.kb, directory)
+
+    def reload(self) -> KnowledgeBase:
+        kb = require_knowledge(self.directory)  # raises KnowledgeError and leaves the old index serving
+        engine = SearchEngine.build(kb, self.directory)
+        self.kb, self.engine = kb, engine
+        log.info("Knowledge base reloaded: %d topics", len(kb.topics))
+        return kb
+
+
+@dataclass
+class Answer:
+    result: SearchResult
+    question_id: int | None
+
+
+@dataclass
+class GapGroup:
+    example: str
+    count: int
+    questions: list[str]
+    last_asked: str
+    downvoted: int
+
+
+class QuestionAnswering:
+    def __init__(self, storage: Storage, knowledge: KnowledgeService):
+        self.storage = storage
+        self.knowledge = knowledge
+
+    def ask(self, user_id: int | None, chat_id: int | None, text: str) -> Answer:
+        result = self.knowledge.engine.search(text, top=3)
+        question_id = None
+        if result.verdict in ("answer", "suggest", "none"):
+            top = result.hits[0] if result.hits else None
+            question_id = self.storage.log_question({
+                "user_id": user_id, "chat_id": chat_id, "question": text[:1000],
+                "normalised": " ".join(result.normalised.tokens)[:500], "verdict": result.verdict,
+                "top_id": top.id if top else None, "score": round(top.score, 4) if top else None,
+                "answered": int(result.answered), "latency_ms": round(result.elapsed_ms, 3),
+            })
+        return Answer(result, question_id)
+
+    def feedback(self, question_id: int, user_id: int, helpful: bool) -> bool:
+        return self.storage.set_feedback(question_id, user_id, 1 if helpful else -1)
+
+
+def find_gaps(storage: Storage, since: str | None = None, similarity: float = 70.0) -> list[GapGroup]:
+    """Unanswered and 👎 questions, grouped by similarity, most frequent first."""
+    groups: list[dict[str, Any]] = []
+    for row in storage.unanswered_questions(since):
+        key = row["normalised"] or row["question"]
+        for group in groups:
+            if fuzz.token_sort_ratio(key, group["key"]) >= similarity:
+                break
+        else:
+            group = {"key": key, "questions": [], "last": row["asked_at"], "down": 0}
+            groups.append(group)
+        group["questions"].append(row["question"])
+        group["last"] = max(group["last"], row["asked_at"])
+        group["down"] += int(row["feedback"] == -1)
+    result = [GapGroup(example=g["questions"][0], count=len(g["questions"]), questions=g["questions"],
+                       last_asked=g["last"], downvoted=g["down"]) for g in groups]
+    result.sort(key=lambda g: (-g.count, g.last_asked))
+    return result

@@ -1,0 +1,151 @@
+"""Ranking topics for a worker's question, with an honest verdict: answer, suggest, or say we do not know.
+
+Score of a topic = weighted term coverage (how much of the question's information the topic's words explain,
+rare words counting more) + character-bigram coverage (robust to segmentation) + rapidfuzz similarity to the
+topic's title and phrasings. Only the best candidates by coverage are compared with rapidfuzz, so the cost stays
+small at thousands of topics.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from bot.knowledge import SECTIONS, KnowledgeBase, Topic
+from bot.search.normalise import Normalised, Normaliser
+
+STRONG, WEAK = 1.0, 0.5  # a word from title/questions/keywords explains more than one from the answer text
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    title: str
+    score: float
+
+
+@dataclass
+class SearchResult:
+    query: str
+    normalised: Normalised
+    hits: list[Hit]
+    verdict: str  # answer | suggest | none | empty | smalltalk
+    elapsed_ms: float
+
+    @property
+    def answered(self) -> bool:
+        return self.verdict == "answer"
+
+    def as_json(self, top: int) -> dict:
+        return {"query": self.query, "answered": self.answered, "elapsed_ms": round(self.elapsed_ms, 3),
+                "results": [{"id": h.id, "title": h.title, "score": round(h.score, 4)} for h in self.hits[:top]]}
+
+
+def bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1) if text[i:i + 2].strip() and " " not in text[i:i + 2]}
+
+
+class SearchEngine:
+    # Calibrated on tests/data/qa_dev.jsonl (see docs/benchmarks.md): above UPPER answer, above LOWER suggest.
+    UPPER = 0.56
+    LOWER = 0.36
+    MARGIN = 0.04
+    WORD_WEIGHT, BIGRAM_WEIGHT, FUZZY_WEIGHT = 0.5, 0.2, 0.3
+    CANDIDATES = 40
+
+    def __init__(self, kb: KnowledgeBase, normaliser: Normaliser):
+        started = time.perf_counter()
+        self.kb = kb
+        self.normaliser = normaliser
+        self.topics: list[Topic] = list(kb.topics.values())
+        self.index_of = {t.id: i for i, t in enumerate(self.topics)}
+        self.word_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.bigram_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.phrasings: list[list[str]] = []
+        for index, topic in enumerate(self.topics):
+            strong_texts = [topic.title, *topic.questions, *topic.keywords]
+            weak_texts = [topic.summary, *(item for key, _ in SECTIONS for item in getattr(topic, key))]
+            strong_tokens = [normaliser.tokens_of(text) for text in strong_texts]
+            weak_tokens = [normaliser.tokens_of(text) for text in weak_texts]
+            words: dict[str, float] = {}
+            for tokens, weight in [(t, WEAK) for t in weak_tokens] + [(t, STRONG) for t in strong_tokens]:
+                for token in tokens:
+                    words[token] = max(words.get(token, 0.0), weight)
+            grams: dict[str, float] = {}
+            for tokens, weight in [(t, WEAK) for t in weak_tokens] + [(t, STRONG) for t in strong_tokens]:
+                for gram in bigrams("".join(tokens)):
+                    grams[gram] = max(grams.get(gram, 0.0), weight)
+            for token, weight in words.items():
+                self.word_postings[token].append((index, weight))
+            for gram, weight in grams.items():
+                self.bigram_postings[gram].append((index, weight))
+            self.phrasings.append([" ".join(tokens) for tokens in strong_tokens[: 1 + len(topic.questions)]])
+        count = len(self.topics)
+        self.word_idf = {t: math.log(1 + count / len(p)) for t, p in self.word_postings.items()}
+        self.bigram_idf = {g: math.log(1 + count / len(p)) for g, p in self.bigram_postings.items()}
+        self.max_idf = math.log(1 + count)
+        self.jieba_total = normaliser.tokenizer.total
+        self.build_seconds = time.perf_counter() - started
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase, knowledge_dir: Path) -> "SearchEngine":
+        extra = [word for topic in kb.topics.values() for word in (*topic.keywords, topic.title)]
+        normaliser = Normaliser(knowledge_dir / "dict" / "user_dict.txt", knowledge_dir / "dict" / "synonyms.yaml",
+                                extra)
+        return cls(kb, normaliser)
+
+    def _unseen_weight(self, token: str) -> float:
+        """How much a word the knowledge base never uses says: rare words (塔吊, 社保) a lot, common ones little."""
+        frequency = self.normaliser.tokenizer.FREQ.get(token, 0)
+        information = math.log(self.jieba_total / (frequency + 1))
+        return min(self.max_idf, max(0.2, (information - 9.0) * 0.8))
+
+    def search(self, query: str, top: int = 3) -> SearchResult:
+        started = time.perf_counter()
+        normalised = self.normaliser.normalise(query)
+        hits, verdict = self._rank(normalised, top)
+        return SearchResult(query=query, normalised=normalised, hits=hits, verdict=verdict,
+                            elapsed_ms=(time.perf_counter() - started) * 1000)
+
+    def _rank(self, normalised: Normalised, top: int) -> tuple[list[Hit], str]:
+        tokens = list(dict.fromkeys(normalised.tokens))
+        if not tokens:
+            return [], "smalltalk" if normalised.greeting or normalised.thanks else "empty"
+        scores: dict[int, float] = defaultdict(float)
+        total = 0.0
+        for token in tokens:
+            postings = self.word_postings.get(token)
+            weight = self.word_idf[token] if postings else self._unseen_weight(token)
+            total += weight
+            for index, strength in postings or ():
+                scores[index] += self.WORD_WEIGHT * weight * strength
+        for index in scores:
+            scores[index] /= total
+        grams = bigrams("".join(tokens))
+        gram_total = sum(self.bigram_idf.get(g, 1.0) for g in grams)
+        if gram_total:
+            for gram in grams:
+                for index, strength in self.bigram_postings.get(gram, ()):
+                    scores[index] += self.BIGRAM_WEIGHT * self.bigram_idf[gram] * strength / gram_total
+        if not scores:
+            return [], "none"
+        candidates = heapq.nlargest(self.CANDIDATES, scores.items(), key=lambda item: item[1])
+        query_text = " ".join(tokens)
+        ranked = []
+        for index, partial in candidates:
+            similarity = max(fuzz.token_sort_ratio(query_text, phrasing) for phrasing in self.phrasings[index])
+            ranked.append((partial + self.FUZZY_WEIGHT * similarity / 100.0, index))
+        ranked.sort(reverse=True)
+        hits = [Hit(self.topics[i].id, self.topics[i].title, min(1.0, s)) for s, i in ranked[:max(top, 3)]]
+        best = hits[0]
+        verdict = "answer" if best.score >= self.UPPER else "suggest" if best.score >= self.LOWER else "none"
+        if verdict == "answer" and len(hits) > 1 and best.score - hits[1].score < self.MARGIN:
+            if hits[1].id not in self.kb.topics[best.id].related:
+                verdict = "suggest"  # two unrelated topics fit equally well: let the worker choose
+        return hits[:top], verdict
