@@ -95,7 +95,8 @@ class QuestionAnswering:
             })
         return Answer(result, question_id)
 
-    def feedback(self, question_id: int, user_id: int, helpful: bool) -> bool:
+    def feedback(self, question_id: int, user_id: int, helpful: bool) -> str:
+        """'saved', 'already' (one vote per question) or 'invalid' (no such question, or someone else's)."""
         return self.storage.set_feedback(question_id, user_id, 1 if helpful else -1)
 
 

@@ -16,6 +16,7 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Config, ConfigError
+from bot.qa import KnowledgeService
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.state import SandboxState
 from bot.services import Services
@@ -49,9 +50,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
 class Runtime:
     """Starts and stops storage, web server (with the sandbox when there is no token) and the bot, in order."""
 
-    def __init__(self, config: Config, customise: Callable[[Application], None] | None = None):
+    def __init__(self, config: Config, customise: Callable[[Application], None] | None = None,
+                 knowledge: KnowledgeService | None = None):
         self.config = config
         self.customise = customise
+        self.knowledge = knowledge
         self.storage: Storage | None = None
         self.services: Services | None = None
         self.application: Application | None = None
@@ -72,7 +75,7 @@ class Runtime:
     async def start(self) -> None:
         config = self.config
         self.storage = Storage.open(config.db_path)
-        self.services = Services.create(config, self.storage)
+        self.services = Services.create(config, self.storage, self.knowledge)
         sock = bind_socket(config.host, config.port)
         self.config = config = dataclasses.replace(config, port=sock.getsockname()[1])
         self.services.config = config
@@ -127,6 +130,8 @@ class Runtime:
     async def stop(self) -> None:
         """Stop taking updates, finish the ones in hand, then close the web server and the database."""
         app = self.application
+        if self.sandbox is not None:
+            await self.sandbox.release_waiters()
         if app is not None:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()

@@ -19,8 +19,8 @@ class Services:
     qa: QuestionAnswering
 
     @classmethod
-    def create(cls, config: Config, storage: Storage) -> "Services":
-        knowledge = KnowledgeService(config.knowledge_dir)
+    def create(cls, config: Config, storage: Storage, knowledge: KnowledgeService | None = None) -> "Services":
+        knowledge = knowledge or KnowledgeService(config.knowledge_dir)
         return cls(config=config, storage=storage, accounts=Accounts(storage), knowledge=knowledge,
                    qa=QuestionAnswering(storage, knowledge))
 

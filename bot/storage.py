@@ -236,13 +236,17 @@ class Storage:
         rows = list(self.db["questions"].rows_where("id = ?", [question_id]))
         return rows[0] if rows else None
 
-    def set_feedback(self, question_id: int, user_id: int, value: int) -> bool:
-        """Record 👍 (1) or 👎 (-1) once, only by the user who asked; False when not allowed or already given."""
-        cursor = self.db.execute(
-            "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ? AND user_id = ? AND feedback IS NULL",
-            [value, utcnow(), question_id, user_id])
-        self.db.conn.commit()
-        return cursor.rowcount == 1
+    def set_feedback(self, question_id: int, user_id: int, value: int) -> str:
+        """Record 👍 (1) or 👎 (-1) once, only by the user who asked: 'saved', 'already' or 'invalid'."""
+        with self.db.atomic():
+            rows = list(self.db.query("SELECT user_id, feedback FROM questions WHERE id = ?", [question_id]))
+            if not rows or rows[0]["user_id"] != user_id:
+                return "invalid"
+            if rows[0]["feedback"] is not None:
+                return "already"
+            self.db.execute("UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?",
+                            [value, utcnow(), question_id])
+        return "saved"
 
     def unanswered_questions(self, since: str | None) -> list[dict[str, Any]]:
         """Questions the bot could not answer confidently, or answered and got 👎."""

@@ -140,10 +140,13 @@ async def on_feedback(update: Update, context: BotContext) -> None:
     if question_id is None:
         await stale(update)
         return
-    if context.services.qa.feedback(question_id, update.effective_user.id, parts[2] == "1"):
+    outcome = context.services.qa.feedback(question_id, update.effective_user.id, parts[2] == "1")
+    if outcome == "saved":
         await query.answer("感谢反馈！" if parts[2] == "1" else "感谢反馈，我们会改进这条答案。")
-    else:
+    elif outcome == "already":
         await query.answer("已经评价过了")
+    else:
+        await stale(update)
 
 
 async def on_none_of_these(update: Update, context: BotContext) -> None:

@@ -287,7 +287,8 @@ class SandboxServer:
         if not available() and timeout > 0:
             async with self.state.changed:
                 try:
-                    await asyncio.wait_for(self.state.changed.wait_for(lambda: bool(available())), timeout)
+                    await asyncio.wait_for(self.state.changed.wait_for(
+                        lambda: bool(available()) or self.state.closing), timeout)
                 except asyncio.TimeoutError:
                     pass
         return available()
@@ -565,7 +566,8 @@ class SandboxServer:
         if wait > 0 and not listed():
             async with self.state.changed:
                 try:
-                    await asyncio.wait_for(self.state.changed.wait_for(lambda: bool(listed())), wait)
+                    await asyncio.wait_for(self.state.changed.wait_for(
+                        lambda: bool(listed()) or self.state.closing), wait)
                 except asyncio.TimeoutError:
                     pass
         return JSONResponse({"messages": listed()})

@@ -64,6 +64,7 @@ class SandboxState:
     def __init__(self, journal: Path | None = None):
         self.journal_path = journal
         self._journal = None
+        self.closing = False
         self.changed = asyncio.Condition()
         self.reset_memory()
         if journal is not None:
@@ -71,6 +72,11 @@ class SandboxState:
             if journal.exists():
                 self._replay(journal)
             self._journal = journal.open("a", encoding="utf-8")
+
+    async def release_waiters(self) -> None:
+        """Answer every long poll now, so that the server can stop without cutting requests off."""
+        self.closing = True
+        await self.notify()
 
     def reset_memory(self) -> None:
         self.users: dict[int, dict[str, Any]] = {}

@@ -169,6 +169,8 @@ class Normaliser:
                     continue
                 if self._is_word(piece):
                     break  # the longest real word here stands as typed
+                if any(char in STOP_TOKENS for char in piece):
+                    continue  # input methods do not turn particles into typos: "贴的" is not "铁的"
                 key = syllables[i:i + n]
                 word = self.sound_alike.get(" ".join(key))
                 if word is None and n >= 3:

@@ -1,0 +1,94 @@
+import pytest
+from openpyxl import Workbook
+
+from bot.accounts import (CODE_ALPHABET, REGION_NAMES, AccountError, Accounts, RosterError, TeamSpec, read_roster,
+                          resolve_region)
+from bot.storage import Storage
+
+
+@pytest.fixture
+def accounts():
+    return Accounts(Storage.memory())
+
+
+def test_regions_are_hainans_19_plus_yangpu_and_province():
+    assert len(REGION_NAMES) == 21
+    assert REGION_NAMES[-2:] == ["洋浦经济开发区", "省直属"]
+    assert resolve_region("陵水") == "陵水黎族自治县" and resolve_region("广州") is None
+
+
+def test_registration_steps(accounts):
+    accounts.touch(1, "张工", None)
+    assert not accounts.is_registered(accounts.get(1))
+    accounts.set_region(1, "三亚市")
+    user = accounts.set_role(1, "worker")
+    assert accounts.is_registered(user) and user["registered_at"]
+    with pytest.raises(AccountError):
+        accounts.set_region(1, "火星市")
+    with pytest.raises(AccountError):
+        accounts.set_role(1, "boss")
+
+
+def test_team_codes_are_unique_readable_and_joinable(accounts):
+    teams = [accounts.create_team(TeamSpec(f"项目部{i}", "海口")) for i in range(50)]
+    codes = {team["code"] for team in teams}
+    assert len(codes) == 50 and all(len(c) == 6 and set(c) <= set(CODE_ALPHABET) for c in codes)
+    accounts.touch(2, "李", None)
+    joined = accounts.join_team(2, " " + teams[3]["code"].lower() + " ")
+    assert joined["id"] == teams[3]["id"] and accounts.get(2)["region"] == "海口市"
+    with pytest.raises(AccountError):
+        accounts.join_team(2, "NOPE00")
+    with pytest.raises(AccountError):
+        accounts.create_team(TeamSpec("项目部1", "海口"))
+
+
+@pytest.mark.parametrize("spec", [TeamSpec("", "海口"), TeamSpec("甲" * 41, "海口"), TeamSpec("一标", "北京"),
+                                  TeamSpec("一标", "海口", headcount=0)])
+def test_invalid_teams_are_refused(accounts, spec):
+    with pytest.raises(AccountError):
+        accounts.create_team(spec)
+
+
+def test_roster_csv_with_bom_and_chinese_headers(tmp_path, accounts):
+    path = tmp_path / "roster.csv"
+    path.write_text("团队名称,市县,施工单位,人数\n海棠湾项目部,三亚,海建集团,40\n江东一标,海口市,,\n", encoding="utf-8-sig")
+    specs = read_roster(path)
+    assert specs[0] == TeamSpec("海棠湾项目部", "三亚市", "海建集团", 40)
+    teams = accounts.import_teams(specs)
+    again = accounts.import_teams(read_roster(path))  # importing twice updates, never duplicates
+    assert [t["code"] for t in teams] == [t["code"] for t in again]
+    assert len(accounts.list_teams()) == 2
+
+
+def test_roster_xlsx(tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["项目部", "所属市县", "单位", "申报人数"])
+    sheet.append(["琼海二标", "琼海", "某建工", 12])
+    path = tmp_path / "roster.xlsx"
+    workbook.save(path)
+    assert read_roster(path) == [TeamSpec("琼海二标", "琼海市", "某建工", 12)]
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("名字,地方\n一标,海口\n", "line 1"),
+    ("团队名称,市县\n一标,北京\n", "line 2"),
+    ("团队名称,市县,人数\n一标,海口,很多\n", "line 2"),
+])
+def test_roster_errors_name_file_and_line(tmp_path, content, fragment):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(RosterError) as error:
+        read_roster(path)
+    assert str(path) in str(error.value) and fragment in str(error.value)
+
+
+def test_cli_teams_import(tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+
+    path = tmp_path / "roster.csv"
+    path.write_text("团队名称,市县\n海棠湾项目部,三亚\n", encoding="utf-8")
+    monkeypatch.setenv("QB_DB", str(tmp_path / "bot.db"))
+    assert main(["teams", "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "海棠湾项目部" in out and "?start=team_" in out

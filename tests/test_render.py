@@ -1,0 +1,22 @@
+import pytest
+
+from bot.render import callback, escape, parse_callback, split_message
+
+
+def test_escape_neutralises_html():
+    assert escape("<b>&\"x\"</b>") == "&lt;b&gt;&amp;\"x\"&lt;/b&gt;"
+
+
+def test_split_respects_limit_lines_and_entities():
+    text = "\n".join(["行" * 100] * 100)
+    parts = split_message(text, 4096)
+    assert all(len(p) <= 4096 for p in parts) and "".join(parts).replace("\n", "") == text.replace("\n", "")
+    entity_text = "a" * 4094 + "&amp;" + "b" * 10
+    parts = split_message(entity_text, 4096)
+    assert all("&am" not in p or "&amp;" in p for p in parts) and parts[0].endswith("a")
+
+
+def test_callback_data_limit_counts_bytes():
+    assert parse_callback(callback("s", "leak.roof", "re", 12)) == ["s", "leak.roof", "re", "12"]
+    with pytest.raises(ValueError):
+        callback("t", "卫" * 21)
