@@ -139,9 +139,15 @@ def cmd_kb_show(args, config: Config) -> int:
 
 
 def _engine(args, config: Config):
+    from bot.knowledge import KnowledgeError
     from bot.search.engine import SearchEngine
 
-    return SearchEngine.build(_load_kb(args, config), _knowledge_dir(args, config))
+    try:
+        return SearchEngine.load(_knowledge_dir(args, config))
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(fail("the knowledge base has problems; run `qualitybot kb check`", 1))
 
 
 def cmd_kb_search(args, config: Config) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.knowledge import KnowledgeBase, require_knowledge
+from bot.knowledge import KnowledgeBase
 from bot.search.engine import SearchEngine, SearchResult
 from bot.search.normalise import Normalised
 from bot.storage import Storage
@@ -51,12 +51,12 @@ class KnowledgeService:
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self.kb: KnowledgeBase = require_knowledge(directory)
-        self.engine = SearchEngine.build(self.kb, directory)
+        self.engine = SearchEngine.load(directory)
+        self.kb: KnowledgeBase = self.engine.kb
 
     def reload(self) -> KnowledgeBase:
-        kb = require_knowledge(self.directory)  # raises KnowledgeError and leaves the old index serving
-        engine = SearchEngine.build(kb, self.directory)
+        engine = SearchEngine.load(self.directory)  # raises KnowledgeError and leaves the old index serving
+        kb = engine.kb
         self.kb, self.engine = kb, engine
         log.info("Knowledge base reloaded: %d topics", len(kb.topics))
         return kb

@@ -76,7 +76,8 @@ def load_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        # "while parsing a flow sequence" points where the bracket opened; that is the line to fix
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         reason = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(display, line, f"YAML syntax error: {reason}")]

@@ -8,8 +8,12 @@ small at thousands of topics.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import logging
 import math
+import os
+import pickle
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,8 +21,10 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from bot.knowledge import SECTIONS, KnowledgeBase, Topic
-from bot.search.normalise import Normalised, Normaliser
+from bot.knowledge import SECTIONS, KnowledgeBase, Topic, require_knowledge
+from bot.search.normalise import Normalised, Normaliser, cache_dir
+
+log = logging.getLogger(__name__)
 
 STRONG, WEAK = 1.0, 0.5  # a word from title/questions/keywords explains more than one from the answer text
 
@@ -47,6 +53,19 @@ class SearchResult:
                 "results": [{"id": h.id, "title": h.title, "score": round(h.score, 4)} for h in self.hits[:top]]}
 
 
+def fingerprint(knowledge_dir: Path) -> str:
+    """Changes whenever a knowledge file or the code that builds the index changes."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    sources = [here / "engine.py", here / "normalise.py", here.parent / "knowledge.py", here.parent / "yamlfile.py"]
+    files = sorted([*knowledge_dir.glob("topics/*.yaml"), *knowledge_dir.glob("dict/*"), knowledge_dir / "topic_ids.tsv"])
+    for path in [*sources, *files]:
+        if path.is_file():
+            digest.update(str(path.name).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
 def bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1) if text[i:i + 2].strip() and " " not in text[i:i + 2]}
 
@@ -57,7 +76,8 @@ class SearchEngine:
     ANSWER_CONFIDENCE = 0.70
     SUGGEST_SCORE = 0.36
     LEAD_WEIGHT = 1.5
-    MIN_LEAD = 0.02  # a tie is never an answer, however high (a bare "空鼓" fits five topics)
+    MIN_LEAD = 0.02
+    MIN_EVIDENCE = 1.5  # matched word weight that counts as full evidence (one distinctive domain word)  # a tie is never an answer, however high (a bare "空鼓" fits five topics)
     WORD_WEIGHT, BIGRAM_WEIGHT, FUZZY_WEIGHT = 0.45, 0.3, 0.25
     CANDIDATES = 40
 
@@ -107,13 +127,49 @@ class SearchEngine:
         extra = [word for topic in kb.topics.values() for word in (*topic.keywords, topic.title)]
         normaliser = Normaliser(knowledge_dir / "dict" / "user_dict.txt", knowledge_dir / "dict" / "synonyms.yaml",
                                 extra)
+        normaliser.precompute_pinyin()
         return cls(kb, normaliser)
 
-    def _unseen_weight(self, token: str) -> float:
-        """How much a word the knowledge base never uses says: rare words (塔吊, 社保) a lot, common ones little."""
+    @classmethod
+    def load(cls, knowledge_dir: Path) -> "SearchEngine":
+        """The engine for this knowledge directory, from the on-disk cache when the files and code are unchanged.
+
+        Raises KnowledgeError when the knowledge base does not pass the check.
+        """
+        path = cache_dir() / f"index-{fingerprint(knowledge_dir)}.pickle"
+        try:
+            with path.open("rb") as handle:
+                engine = pickle.load(handle)
+            if isinstance(engine, cls):
+                return engine
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            pass
+        engine = cls.build(require_knowledge(knowledge_dir), knowledge_dir)
+        try:
+            for old in path.parent.glob("index-*.pickle"):
+                old.unlink(missing_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            with temporary.open("wb") as handle:
+                pickle.dump(engine, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            temporary.replace(path)
+        except OSError as exc:
+            log.warning("Could not write the search index cache %s: %s", path, exc)
+        return engine
+
+    def _general_information(self, token: str) -> float:
+        """How informative a word is in everyday Chinese (jieba's frequencies): 塔吊 a lot, 吃 or 今天 little."""
         frequency = self.normaliser.tokenizer.FREQ.get(token, 0)
-        information = math.log(self.jieba_total / (frequency + 1))
-        return min(self.max_idf, max(0.2, (information - 9.0) * 0.8))
+        return math.log(self.jieba_total / (frequency + 1))
+
+    def _weight(self, token: str) -> float:
+        """Evidence a query word carries: its rarity among topics, damped for everyday words outside our vocabulary."""
+        information = self._general_information(token)
+        if token not in self.word_postings:
+            return min(self.max_idf, max(0.2, (information - 9.0) * 0.8))
+        idf = self.word_idf[token]
+        if token in self.normaliser.vocabulary:
+            return idf
+        return idf * min(1.0, max(0.1, (information - 8.0) / 4.0))
 
     def search(self, query: str, top: int = 3) -> SearchResult:
         started = time.perf_counter()
@@ -126,16 +182,17 @@ class SearchEngine:
         tokens = list(dict.fromkeys(normalised.tokens))
         if not tokens:
             return [], "smalltalk" if normalised.greeting or normalised.thanks else "empty"
-        scores: dict[int, float] = defaultdict(float)
+        matched: dict[int, float] = defaultdict(float)
         total = 0.0
         for token in tokens:
-            postings = self.word_postings.get(token)
-            weight = self.word_idf[token] if postings else self._unseen_weight(token)
+            weight = self._weight(token)
             total += weight
-            for index, strength in postings or ():
-                scores[index] += self.WORD_WEIGHT * weight * strength
-        for index in scores:
-            scores[index] /= total
+            for index, strength in self.word_postings.get(token, ()):
+                matched[index] += weight * strength
+        # a high share of a query made of everyday words is weak evidence: ask for some informative overlap too
+        scores: dict[int, float] = defaultdict(float)
+        for index, mass in matched.items():
+            scores[index] = self.WORD_WEIGHT * (mass / total) * min(1.0, mass / self.MIN_EVIDENCE)
         grams = bigrams("".join(tokens))
         gram_total = sum(self.bigram_idf.get(g, 1.0) for g in grams)
         if gram_total:

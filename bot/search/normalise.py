@@ -18,7 +18,6 @@ from pathlib import Path
 import jieba
 import opencc
 import yaml
-from pypinyin import Style, lazy_pinyin
 
 log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
@@ -140,10 +139,31 @@ class Normaliser:
         for char in text:
             syllable = self._pinyin_cache.get(char)
             if syllable is None:
+                from pypinyin import Style, lazy_pinyin  # imported only for characters outside the table
+
                 syllable = lazy_pinyin(char, style=Style.NORMAL)[0]
                 self._pinyin_cache[char] = syllable
             result.append(syllable)
         return result
+
+    def precompute_pinyin(self) -> None:
+        """Pinyin of every character jieba knows as a word, so that queries rarely need pypinyin at all."""
+        self._syllables("".join(w for w, f in self.tokenizer.FREQ.items() if len(w) == 1 and f and _CJK.match(w)))
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("converter")
+        tokenizer = state.pop("tokenizer")
+        state["_jieba"] = (tokenizer.FREQ, tokenizer.total, tokenizer.user_word_tag_tab)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        freq, total, tags = state.pop("_jieba")
+        self.__dict__.update(state)
+        self.converter = opencc.OpenCC("t2s")
+        self.tokenizer = jieba.Tokenizer()
+        self.tokenizer.FREQ, self.tokenizer.total, self.tokenizer.user_word_tag_tab = freq, total, tags
+        self.tokenizer.initialized = True
 
     def _clean(self, text: str) -> str:
         text = unicodedata.normalize("NFKC", self.converter.convert(text)).lower()
@@ -155,34 +175,35 @@ class Normaliser:
         return text in self.vocabulary or bool(self.tokenizer.FREQ.get(text))
 
     def _repair_typos(self, run: str, corrections: list[tuple[str, str]]) -> str:
-        """Replace n-grams that are not words but sound like a domain word (空古 -> 空鼓)."""
+        """Replace fragments that are not words but sound like a domain word (空古 -> 空鼓, 为生间 -> 卫生间).
+
+        Only spans that jieba could not read as words (they contain single-character pieces) are candidates, so
+        a real word is never rewritten and a repair never cuts across one.
+        """
         if not self.sound_alike:
             return run
-        syllables = self._syllables(run)
+        pieces = list(self.tokenizer.cut(run, HMM=False))
         output: list[str] = []
         i = 0
-        while i < len(run):
-            replaced = False
-            for n in (5, 4, 3, 2):
-                piece = run[i:i + n]
-                if len(piece) < n:
+        while i < len(pieces):
+            for j in range(min(len(pieces), i + 4), i, -1):
+                span = pieces[i:j]
+                text = "".join(span)
+                if not 2 <= len(text) <= 5 or all(len(p) > 1 for p in span) or self._is_word(text):
                     continue
-                if self._is_word(piece):
-                    break  # the longest real word here stands as typed
-                if any(char in STOP_TOKENS for char in piece):
-                    continue  # input methods do not turn particles into typos: "贴的" is not "铁的"
-                key = syllables[i:i + n]
+                if any(char in STOP_TOKENS for char in text):
+                    continue  # input methods do not turn particles into typos
+                key = self._syllables(text)
                 word = self.sound_alike.get(" ".join(key))
-                if word is None and n >= 3:
+                if word is None and len(text) >= 3:
                     word = self.fuzzy_sound_alike.get(" ".join(fuzzy_syllable(s) for s in key))
-                if word is not None and word != piece:
-                    corrections.append((piece, word))
+                if word is not None and word != text:
+                    corrections.append((text, word))
                     output.append(word)
-                    i += n
-                    replaced = True
+                    i = j
                     break
-            if not replaced:
-                output.append(run[i])
+            else:
+                output.append(pieces[i])
                 i += 1
         return "".join(output)
 
