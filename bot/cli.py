@@ -95,18 +95,23 @@ def _knowledge_dir(args, config: Config) -> Path:
     return Path(args.knowledge) if getattr(args, "knowledge", None) else config.knowledge_dir
 
 
-def cmd_kb_check(args, config: Config) -> int:
-    from bot.knowledge import load_knowledge
-
-    kb, problems = load_knowledge(_knowledge_dir(args, config))
+def report_problems(problems: list, summary: str) -> int:
+    """One line per problem on standard output and exit 1, or the summary and exit 0."""
     for problem in problems:
         print(problem)
     if problems:
         print(f"{len(problems)} problem(s)", file=sys.stderr)
         return 1
-    questions = sum(len(t.questions) for t in kb.topics.values())
-    print(f"ok: {len(kb.topics)} topics, {questions} question phrasings", file=sys.stderr)
+    print(f"ok: {summary}", file=sys.stderr)
     return 0
+
+
+def cmd_kb_check(args, config: Config) -> int:
+    from bot.knowledge import load_knowledge
+
+    kb, problems = load_knowledge(_knowledge_dir(args, config))
+    phrasings = sum(len(t.questions) for t in kb.topics.values())
+    return report_problems(problems, f"{len(kb.topics)} topics, {phrasings} question phrasings")
 
 
 def _load_kb(args, config: Config):
@@ -218,13 +223,7 @@ def cmd_quiz_check(args, config: Config) -> int:
     from bot.quiz import load_bank
 
     bank, problems = load_bank(_knowledge_dir(args, config))
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s)", file=sys.stderr)
-        return 1
-    print(f"ok: {len(bank.questions)} questions", file=sys.stderr)
-    return 0
+    return report_problems(problems, f"{len(bank.questions)} questions")
 
 
 def cmd_quiz_export(args, config: Config) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.render import MESSAGE_LIMIT, escape
-from bot.yamlfile import LineDict, LineList, Problem, load_yaml
+from bot.yamlfile import LineDict, LineList, Problem, iter_entries
 
 # (key, heading) of the answer sections, in the order a worker reads them.
 SECTIONS = [("symptoms", "现象"), ("causes", "原因"), ("prevention", "预防措施"), ("remedy", "处理方法")]
@@ -183,46 +183,31 @@ def load_knowledge(directory: Path) -> tuple[KnowledgeBase, list[Problem]]:
     official_by_id = {row["id"]: row for row in official}
     kb.categories = list(dict.fromkeys(row["category"] for row in official))
     seen_questions: dict[str, tuple[str, str, int]] = {}
-    files = sorted((directory / "topics").glob("*.yaml"))
-    if not files:
-        problems.append(Problem(str(directory / "topics"), 0, "no topic files (*.yaml)"))
-    for path in files:
-        display = str(path.relative_to(directory.parent)) if directory.parent in path.parents else str(path)
-        data, file_problems = load_yaml(path, display)
-        problems += file_problems
-        if data is None:
+    for display, raw in iter_entries(directory / "topics", "topics", problems):
+        topic = _check_topic(raw, display, problems)
+        if topic is None:
             continue
-        if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
-            problems.append(Problem(display, 1, "the file must have a top-level 'topics:' list"))
+        if topic.id in kb.topics:
+            other = kb.topics[topic.id]
+            problems.append(Problem(display, raw.line, f"duplicate id {topic.id} (also {other.file}:{other.line})"))
             continue
-        for index, raw in enumerate(data["topics"]):
-            if not isinstance(raw, LineDict):
-                problems.append(Problem(display, data["topics"].line_of(index), "each topic must be a mapping"))
-                continue
-            topic = _check_topic(raw, display, problems)
-            if topic is None:
-                continue
-            if topic.id in kb.topics:
-                other = kb.topics[topic.id]
-                problems.append(Problem(display, raw.line, f"duplicate id {topic.id} (also {other.file}:{other.line})"))
-                continue
-            if official_by_id and topic.id not in official_by_id:
-                problems.append(Problem(display, raw.line, f"topic {topic.id}: not in knowledge/topic_ids.tsv"))
-            elif official_by_id and topic.category != official_by_id[topic.id]["category"]:
-                problems.append(Problem(display, raw.line_of("category"),
-                                        f"topic {topic.id}: category should be {official_by_id[topic.id]['category']}"))
-            questions = raw.get("questions") if isinstance(raw.get("questions"), LineList) else LineList()
-            for q_index, question in enumerate(topic.questions):
-                key = normalise_phrase(question)
-                line = questions.line_of(q_index) if questions else raw.line
-                if key in seen_questions and seen_questions[key][0] != topic.id:
-                    other_id, other_file, other_line = seen_questions[key]
-                    problems.append(Problem(display, line, f"topic {topic.id}: question {question!r} is also asked "
-                                                           f"in {other_id} ({other_file}:{other_line}); ambiguous"))
-                seen_questions.setdefault(key, (topic.id, display, line))
-            kb.topics[topic.id] = topic
-            if topic.category not in kb.categories:
-                kb.categories.append(topic.category)
+        if official_by_id and topic.id not in official_by_id:
+            problems.append(Problem(display, raw.line, f"topic {topic.id}: not in knowledge/topic_ids.tsv"))
+        elif official_by_id and topic.category != official_by_id[topic.id]["category"]:
+            problems.append(Problem(display, raw.line_of("category"),
+                                    f"topic {topic.id}: category should be {official_by_id[topic.id]['category']}"))
+        questions = raw.get("questions") if isinstance(raw.get("questions"), LineList) else LineList()
+        for q_index, question in enumerate(topic.questions):
+            key = normalise_phrase(question)
+            line = questions.line_of(q_index) if questions else raw.line
+            if key in seen_questions and seen_questions[key][0] != topic.id:
+                other_id, other_file, other_line = seen_questions[key]
+                problems.append(Problem(display, line, f"topic {topic.id}: question {question!r} is also asked "
+                                                       f"in {other_id} ({other_file}:{other_line}); ambiguous"))
+            seen_questions.setdefault(key, (topic.id, display, line))
+        kb.topics[topic.id] = topic
+        if topic.category not in kb.categories:
+            kb.categories.append(topic.category)
     for topic in kb.topics.values():
         for related in topic.related:
             if related not in kb.topics:

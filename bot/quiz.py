@@ -9,8 +9,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import normalise_phrase, read_topic_list
-from bot.yamlfile import LineDict, Problem, load_yaml
+from bot.knowledge import load_knowledge, normalise_phrase
+from bot.yamlfile import LineDict, Problem, iter_entries
 
 TYPES = {"single": "单选", "multiple": "多选", "judge": "判断"}
 JUDGE_OPTIONS = ["正确", "错误"]
@@ -147,37 +147,18 @@ def _check_question(raw: LineDict, display: str, topic_ids: set[str], problems: 
 def load_bank(knowledge_dir: Path) -> tuple[QuestionBank, list[Problem]]:
     """Load and check every quiz file; returns the bank and its problems (empty when clean)."""
     problems: list[Problem] = []
-    topic_list = knowledge_dir / "topic_ids.tsv"
-    topic_ids = {row["id"] for row in read_topic_list(topic_list)} if topic_list.is_file() else set()
-    for path in sorted((knowledge_dir / "topics").glob("*.yaml")):
-        data, _ = load_yaml(path, str(path))
-        if isinstance(data, dict):
-            topic_ids |= {t.get("id") for t in data.get("topics") or [] if isinstance(t, dict)}
+    kb, _ = load_knowledge(knowledge_dir)  # its own problems are `qualitybot kb check`'s to report
+    topic_ids = set(kb.topics)
     questions: dict[str, QuizQuestion] = {}
-    files = sorted((knowledge_dir / "quiz").glob("*.yaml"))
-    if not files:
-        problems.append(Problem(str(knowledge_dir / "quiz"), 0, "no question files (*.yaml)"))
-    for path in files:
-        display = str(path.relative_to(knowledge_dir.parent)) if knowledge_dir.parent in path.parents else str(path)
-        data, file_problems = load_yaml(path, display)
-        problems += file_problems
-        if data is None:
+    for display, raw in iter_entries(knowledge_dir / "quiz", "questions", problems):
+        question = _check_question(raw, display, topic_ids, problems)
+        if question is None:
             continue
-        if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
-            problems.append(Problem(display, 1, "the file must have a top-level 'questions:' list"))
+        if question.id in questions:
+            other = questions[question.id]
+            problems.append(Problem(display, raw.line, f"duplicate id {question.id} (also {other.file}:{other.line})"))
             continue
-        for index, raw in enumerate(data["questions"]):
-            if not isinstance(raw, LineDict):
-                problems.append(Problem(display, data["questions"].line_of(index), "each question must be a mapping"))
-                continue
-            question = _check_question(raw, display, topic_ids, problems)
-            if question is None:
-                continue
-            if question.id in questions:
-                other = questions[question.id]
-                problems.append(Problem(display, raw.line, f"duplicate id {question.id} (also {other.file}:{other.line})"))
-                continue
-            questions[question.id] = question
+        questions[question.id] = question
     problems += _near_duplicate_stems(list(questions.values()))
     return QuestionBank(questions), sorted(problems)
 

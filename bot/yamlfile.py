@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -85,3 +85,27 @@ def load_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
         loader.dispose()
     problems = [Problem(display, line, f"duplicate key {key!r}") for line, key in loader.duplicate_keys]
     return data, problems
+
+
+def iter_entries(folder: Path, key: str, problems: list[Problem]) -> Iterator[tuple[str, LineDict]]:
+    """Each mapping under the top-level `key:` list of every YAML file in `folder`, with the file's display name.
+
+    Files that do not parse, or lack the list, add problems and yield nothing.
+    """
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        problems.append(Problem(str(folder), 0, "no *.yaml files"))
+    for path in files:
+        display = str(path.relative_to(folder.parent.parent)) if folder.parent.parent in path.parents else str(path)
+        data, file_problems = load_yaml(path, display)
+        problems += file_problems
+        if data is None:
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get(key), list):
+            problems.append(Problem(display, 1, f"the file must have a top-level '{key}:' list"))
+            continue
+        for index, raw in enumerate(data[key]):
+            if isinstance(raw, LineDict):
+                yield display, raw
+            else:
+                problems.append(Problem(display, data[key].line_of(index), f"each entry of '{key}' must be a mapping"))
