@@ -61,6 +61,7 @@ def _plant(path, old, new):
     (lambda t: re.sub(r"difficulty: \d", "difficulty: 7", t, count=1), "difficulty is 1, 2 or 3"),
     (lambda t: re.sub(r"explanation: .*", "explanation: " + "长" * 121, t, count=1), "limit 120"),
     (lambda t: re.sub(r"(\n\s*-\s*|\[)正确", r"\1对", t, count=1), "judge options are exactly"),
+    (lambda t: t.replace("type: judge", "type: single", 1), "a single question has 4 options"),
 ])
 def test_planted_defects_are_reported_with_file_and_line(knowledge_copy, mutate, message):
     path = sorted((knowledge_copy / "quiz").glob("*.yaml"))[0]

@@ -28,7 +28,8 @@ def test_homophone_typos_are_repaired_by_pinyin(engine, typed, meant):
     synonyms = engine.normaliser.synonyms
     assert typed not in synonyms, "this typo must be repaired by sound, not by a synonym entry"
     normalised = engine.normaliser.normalise(f"这个{typed}怎么做")
-    assert (typed, meant) in normalised.corrections and synonyms.get(meant, meant) in normalised.tokens
+    assert [typed] == [wrong for wrong, _ in normalised.corrections]
+    assert synonyms.get(meant, meant) in normalised.tokens
 
 
 @pytest.mark.parametrize("typed, meant", [("空古", "空鼓"), ("渗楼", "渗漏"), ("为生间", "卫生间"), ("起沙", "起砂")])
@@ -114,3 +115,17 @@ def test_eval_cli_prints_the_metrics(tmp_path, capsys):
     out = capsys.readouterr().out
     for key in ("top1_accuracy: 1.0", "top3_accuracy", "mrr", "ood_rejection_rate: 1.0", "wrong_confident_rate: 0.0"):
         assert key in out
+
+
+def test_reload_refuses_a_broken_knowledge_base_and_keeps_serving(knowledge_copy):
+    from bot.knowledge import KnowledgeError
+    from bot.qa import KnowledgeService
+
+    service = KnowledgeService(knowledge_copy)
+    before = service.engine
+    path = knowledge_copy / "topics" / "plumb.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("title:", "title: [", 1), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as error:
+        service.reload()
+    assert any(p.file.endswith("plumb.yaml") and "YAML syntax error" in p.message for p in error.value.problems)
+    assert service.engine is before and service.engine.search("地漏返臭").hits[0].id == "plumb.odor"
