@@ -11,6 +11,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.knowledge import KnowledgeBase
+from bot.quiz import QuestionBank, require_bank
 from bot.search.engine import SearchEngine, SearchResult
 from bot.search.normalise import Normalised
 from bot.storage import Storage
@@ -53,11 +54,14 @@ class KnowledgeService:
         self.directory = directory
         self.engine = SearchEngine.load(directory)
         self.kb: KnowledgeBase = self.engine.kb
+        self.bank: QuestionBank = require_bank(directory)
 
     def reload(self) -> KnowledgeBase:
-        engine = SearchEngine.load(self.directory)  # raises KnowledgeError and leaves the old index serving
+        # both are checked before either is swapped in; on a problem the old ones keep serving
+        engine = SearchEngine.load(self.directory)
+        bank = require_bank(self.directory)
         kb = engine.kb
-        self.kb, self.engine = kb, engine
+        self.kb, self.engine, self.bank = kb, engine, bank
         log.info("Knowledge base reloaded: %d topics", len(kb.topics))
         return kb
 

@@ -179,7 +179,10 @@ def _near_duplicate_stems(questions: list[QuizQuestion]) -> list[Problem]:
 
 
 def require_bank(knowledge_dir: Path) -> QuestionBank:
+    """The checked bank; raises KnowledgeError (with every problem) when `qualitybot quiz check` would fail."""
+    from bot.knowledge import KnowledgeError
+
     bank, problems = load_bank(knowledge_dir)
     if problems:
-        raise ValueError(f"{len(problems)} problem(s) in the question bank; first: {problems[0]}")
+        raise KnowledgeError(problems)
     return bank

@@ -93,6 +93,116 @@ def m002_question_log(db: sqlite_utils.Database) -> None:
     db["questions"].create_index(["asked_at"])
 
 
+@migrations()
+def m003_contests(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+        CREATE TABLE contests (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            organiser_id INTEGER,
+            regions TEXT,                -- JSON list of 市县, NULL for the whole province
+            categories TEXT,             -- JSON list of knowledge categories, NULL for all
+            topics TEXT,                 -- JSON list of topic ids, NULL for all
+            difficulty_mix TEXT,         -- JSON {"1": share, "2": share, "3": share}, NULL for any
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            question_count INTEGER NOT NULL,
+            seconds_per_question INTEGER NOT NULL DEFAULT 30,
+            min_team_size INTEGER NOT NULL DEFAULT 3,
+            speed_bonus INTEGER NOT NULL DEFAULT 0,
+            board_token TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            closed_at TEXT
+        );
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            contest_id INTEGER NOT NULL REFERENCES contests(id),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            team_id INTEGER REFERENCES teams(id),   -- the team at the start, so later moves do not rewrite results
+            region TEXT,
+            name TEXT NOT NULL,
+            plan TEXT NOT NULL,                     -- JSON [[question id, [option order]], ...] drawn for this person
+            position INTEGER NOT NULL DEFAULT 0,    -- index of the question being asked
+            asked_at TEXT,                          -- when the current question was sent (server time)
+            message_id INTEGER,                     -- the message showing the current question
+            score REAL NOT NULL DEFAULT 0,
+            correct INTEGER NOT NULL DEFAULT 0,
+            time_ms INTEGER NOT NULL DEFAULT 0,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            UNIQUE (contest_id, user_id)
+        );
+        CREATE INDEX attempts_open ON attempts (finished_at, contest_id);
+        CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+            contest_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            question_id TEXT NOT NULL,
+            chosen TEXT NOT NULL,                   -- original option letters, '' when timed out
+            correct INTEGER NOT NULL,
+            points REAL NOT NULL,
+            time_ms INTEGER NOT NULL,
+            timed_out INTEGER NOT NULL DEFAULT 0,
+            answered_at TEXT NOT NULL,
+            UNIQUE (attempt_id, position)
+        );
+        CREATE INDEX answers_contest ON answers (contest_id);
+        CREATE TABLE question_flags (
+            contest_id INTEGER NOT NULL,
+            question_id TEXT NOT NULL,
+            user_id INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (contest_id, question_id, user_id)
+        );
+    """)
+
+
+@migrations()
+def m004_practice(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+        CREATE TABLE practice_sessions (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,                     -- practice | wrongbook | daily
+            category TEXT,
+            plan TEXT NOT NULL,                     -- JSON list of question ids
+            position INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        CREATE TABLE practice_answers (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES practice_sessions(id),
+            user_id INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            question_id TEXT NOT NULL,
+            chosen TEXT NOT NULL,
+            correct INTEGER NOT NULL,
+            answered_at TEXT NOT NULL,
+            UNIQUE (session_id, position)
+        );
+        CREATE INDEX practice_answers_user ON practice_answers (user_id);
+        CREATE TABLE wrongbook (
+            user_id INTEGER NOT NULL,
+            question_id TEXT NOT NULL,
+            right_in_a_row INTEGER NOT NULL DEFAULT 0,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, question_id)
+        );
+        CREATE TABLE daily_subscriptions (
+            user_id INTEGER PRIMARY KEY,
+            at_time TEXT NOT NULL,                  -- HH:MM Beijing time
+            enabled INTEGER NOT NULL DEFAULT 1,
+            streak INTEGER NOT NULL DEFAULT 0,
+            last_answered_on TEXT,
+            last_sent_on TEXT
+        );
+    """)
+
+
 def _known_migration_names() -> set[str]:
     return {m.name for m in migrations._migrations}
 
@@ -256,6 +366,189 @@ class Storage:
             where = f"({where}) AND asked_at >= ?"
             params.append(since)
         return list(self.db["questions"].rows_where(where, params, order_by="asked_at"))
+
+    # --- contests -----------------------------------------------------------------------------------
+
+    def insert_contest(self, row: dict[str, Any]) -> int:
+        return self.db["contests"].insert({**row, "created_at": utcnow()}).last_pk
+
+    def contest(self, contest_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["contests"].rows_where("id = ?", [contest_id]))
+        return rows[0] if rows else None
+
+    def contest_by_board_token(self, token: str) -> dict[str, Any] | None:
+        rows = list(self.db["contests"].rows_where("board_token = ?", [token]))
+        return rows[0] if rows else None
+
+    def update_contest(self, contest_id: int, fields: dict[str, Any]) -> None:
+        self.db["contests"].update(contest_id, fields)
+
+    def contests(self, organiser_id: int | None = None) -> list[dict[str, Any]]:
+        if organiser_id is None:
+            return list(self.db["contests"].rows_where(order_by="starts_at DESC"))
+        return list(self.db["contests"].rows_where("organiser_id = ?", [organiser_id], order_by="starts_at DESC"))
+
+    def open_contests(self, now: str) -> list[dict[str, Any]]:
+        return list(self.db["contests"].rows_where(
+            "starts_at <= ? AND ends_at > ? AND closed_at IS NULL", [now, now], order_by="ends_at"))
+
+    def insert_attempt(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Create the one attempt of a user at a contest, or return the existing one."""
+        self.db.execute(
+            """INSERT INTO attempts (contest_id, user_id, team_id, region, name, plan, started_at)
+               VALUES (:contest_id, :user_id, :team_id, :region, :name, :plan, :started_at)
+               ON CONFLICT (contest_id, user_id) DO NOTHING""", row)
+        self.db.conn.commit()
+        return self.attempt_of(row["contest_id"], row["user_id"])
+
+    def attempt(self, attempt_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["attempts"].rows_where("id = ?", [attempt_id]))
+        return rows[0] if rows else None
+
+    def attempt_of(self, contest_id: int, user_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["attempts"].rows_where("contest_id = ? AND user_id = ?", [contest_id, user_id]))
+        return rows[0] if rows else None
+
+    def attempts_of_user(self, user_id: int) -> list[dict[str, Any]]:
+        return list(self.db["attempts"].rows_where("user_id = ?", [user_id], order_by="started_at DESC"))
+
+    def unfinished_attempts(self) -> list[dict[str, Any]]:
+        return list(self.db["attempts"].rows_where("finished_at IS NULL"))
+
+    def mark_asked(self, attempt_id: int, position: int, asked_at: str, message_id: int | None) -> bool:
+        """Start the clock of the question at `position` (again, after a restart)."""
+        cursor = self.db.execute(
+            "UPDATE attempts SET asked_at = ?, message_id = ? WHERE id = ? AND position = ? AND finished_at IS NULL",
+            [asked_at, message_id, attempt_id, position])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def record_answer(self, attempt: dict[str, Any], answer: dict[str, Any], finished: bool) -> bool:
+        """Store the answer to the current question exactly once: only if the attempt is still at that position."""
+        now = answer["answered_at"]
+        with self.db.atomic():
+            cursor = self.db.execute(
+                """UPDATE attempts SET position = position + 1, asked_at = NULL, score = score + ?,
+                       correct = correct + ?, time_ms = time_ms + ?, finished_at = ?
+                   WHERE id = ? AND position = ? AND finished_at IS NULL""",
+                [answer["points"], answer["correct"], answer["time_ms"], now if finished else None,
+                 attempt["id"], answer["position"]])
+            if cursor.rowcount != 1:
+                return False
+            self.db["answers"].insert({**answer, "attempt_id": attempt["id"], "contest_id": attempt["contest_id"],
+                                       "user_id": attempt["user_id"]})
+        return True
+
+    def finish_attempt(self, attempt_id: int, finished_at: str) -> None:
+        self.db.execute("UPDATE attempts SET finished_at = ?, asked_at = NULL WHERE id = ? AND finished_at IS NULL",
+                        [finished_at, attempt_id])
+        self.db.conn.commit()
+
+    def contest_attempts(self, contest_id: int) -> list[dict[str, Any]]:
+        return list(self.db["attempts"].rows_where("contest_id = ?", [contest_id]))
+
+    def contest_answers(self, contest_id: int) -> list[dict[str, Any]]:
+        return list(self.db["answers"].rows_where("contest_id = ?", [contest_id], order_by="attempt_id, position"))
+
+    def answers_of_attempt(self, attempt_id: int) -> list[dict[str, Any]]:
+        return list(self.db["answers"].rows_where("attempt_id = ?", [attempt_id], order_by="position"))
+
+    def add_flag(self, contest_id: int, question_id: str, user_id: int) -> bool:
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO question_flags (contest_id, question_id, user_id, created_at) VALUES (?, ?, ?, ?)",
+            [contest_id, question_id, user_id, utcnow()])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def flags(self, contest_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            """SELECT question_id, COUNT(*) AS flags FROM question_flags WHERE contest_id = ?
+               GROUP BY question_id ORDER BY flags DESC, question_id""", [contest_id]))
+
+    def teams_by_id(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {row["id"]: row for row in self.db.query(f"SELECT * FROM teams WHERE id IN ({marks})", ids)}
+
+    # --- practice ------------------------------------------------------------------------------------
+
+    def insert_practice(self, row: dict[str, Any]) -> int:
+        return self.db["practice_sessions"].insert({**row, "created_at": utcnow()}).last_pk
+
+    def practice(self, session_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["practice_sessions"].rows_where("id = ?", [session_id]))
+        return rows[0] if rows else None
+
+    def record_practice_answer(self, session: dict[str, Any], answer: dict[str, Any], finished: bool) -> bool:
+        """Once per question of a session; the wrong-question book is updated in the same transaction."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE practice_sessions SET position = position + 1, finished_at = ? "
+                "WHERE id = ? AND position = ? AND finished_at IS NULL",
+                [answer["answered_at"] if finished else None, session["id"], answer["position"]])
+            if cursor.rowcount != 1:
+                return False
+            self.db["practice_answers"].insert({**answer, "session_id": session["id"], "user_id": session["user_id"]})
+            user_id, question_id = session["user_id"], answer["question_id"]
+            if not answer["correct"]:
+                self.db.execute(
+                    """INSERT INTO wrongbook (user_id, question_id, right_in_a_row, added_at) VALUES (?, ?, 0, ?)
+                       ON CONFLICT (user_id, question_id) DO UPDATE SET right_in_a_row = 0""",
+                    [user_id, question_id, answer["answered_at"]])
+            else:
+                self.db.execute("UPDATE wrongbook SET right_in_a_row = right_in_a_row + 1 "
+                                "WHERE user_id = ? AND question_id = ?", [user_id, question_id])
+                self.db.execute("DELETE FROM wrongbook WHERE user_id = ? AND question_id = ? AND right_in_a_row >= 2",
+                                [user_id, question_id])
+        return True
+
+    def wrongbook(self, user_id: int) -> list[str]:
+        return [row["question_id"] for row in self.db.query(
+            "SELECT question_id FROM wrongbook WHERE user_id = ? ORDER BY added_at", [user_id])]
+
+    def practice_stats(self, user_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT question_id, correct FROM practice_answers WHERE user_id = ?", [user_id]))
+
+    def daily_subscription(self, user_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["daily_subscriptions"].rows_where("user_id = ?", [user_id]))
+        return rows[0] if rows else None
+
+    def set_daily_subscription(self, user_id: int, at_time: str | None) -> None:
+        if at_time is None:
+            self.db.execute("UPDATE daily_subscriptions SET enabled = 0 WHERE user_id = ?", [user_id])
+        else:
+            self.db.execute(
+                """INSERT INTO daily_subscriptions (user_id, at_time, enabled) VALUES (?, ?, 1)
+                   ON CONFLICT (user_id) DO UPDATE SET at_time = excluded.at_time, enabled = 1""", [user_id, at_time])
+        self.db.conn.commit()
+
+    def due_daily(self, at_time: str, today: str) -> list[int]:
+        """Subscribers whose time has come today and who have not been sent today's question."""
+        return [row["user_id"] for row in self.db.query(
+            """SELECT d.user_id FROM daily_subscriptions d JOIN users u ON u.id = d.user_id
+               WHERE d.enabled = 1 AND u.active = 1 AND d.at_time <= ? AND (d.last_sent_on IS NULL OR d.last_sent_on < ?)""",
+            [at_time, today])]
+
+    def mark_daily_sent(self, user_id: int, today: str) -> bool:
+        cursor = self.db.execute(
+            "UPDATE daily_subscriptions SET last_sent_on = ? WHERE user_id = ? AND (last_sent_on IS NULL OR last_sent_on < ?)",
+            [today, user_id, today])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def mark_daily_answered(self, user_id: int, today: str, yesterday: str) -> int:
+        """Count the streak once per day: consecutive days add one, a gap starts again at one."""
+        with self.db.atomic():
+            self.db.execute(
+                """UPDATE daily_subscriptions SET
+                       streak = CASE WHEN last_answered_on = ? THEN streak WHEN last_answered_on = ? THEN streak + 1 ELSE 1 END,
+                       last_answered_on = ?
+                   WHERE user_id = ?""", [today, yesterday, today, user_id])
+        row = self.daily_subscription(user_id)
+        return row["streak"] if row else 0
 
     def team_codes(self) -> set[str]:
         return {row["code"] for row in self.db.query("SELECT code FROM teams")}

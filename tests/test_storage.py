@@ -14,17 +14,17 @@ def test_new_database_is_wal_and_fully_migrated(tmp_path):
 
 
 def test_old_database_is_upgraded_without_losing_rows(tmp_path):
+    import sqlite_utils
+
     path = tmp_path / "bot.db"
+    old = sqlite_utils.Database(path)  # a database as the first release left it
+    migrations.apply(old, stop_before="m002_question_log")
+    old["users"].insert({"id": 7, "first_name": "老用户", "region": "海口市", "created_at": "t", "updated_at": "t"})
+    old.close()
     storage = Storage.open(path)
-    storage.upsert_user(7, "老用户", None)
-    # simulate a database written by the first release: only the first migration applied
-    storage.db.execute("DROP TABLE questions")
-    storage.db.execute("DELETE FROM _sqlite_migrations WHERE name != 'm001_users_and_teams'")
-    storage.db.conn.commit()
-    storage.close()
-    storage = Storage.open(path)
-    assert storage.get_user(7)["first_name"] == "老用户"
-    assert "questions" in storage.db.table_names()
+    assert storage.get_user(7)["first_name"] == "老用户" and storage.get_user(7)["region"] == "海口市"
+    assert {"questions", "contests", "answers", "practice_sessions"} <= set(storage.db.table_names())
+    assert storage.applied_migrations() == [m.name for m in migrations._migrations]
     storage.close()
 
 

@@ -1,0 +1,463 @@
+"""Contests (以赛促学): set-up, drawing questions per participant, server-timed answers recorded exactly once, ranking.
+
+Plain Python: handlers and the command line call this module and render what it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from bot.accounts import REGION_NAMES, resolve_region
+from bot.knowledge import KnowledgeBase
+from bot.leaderboard import Leaderboard, ParticipantResult, TeamInfo, question_stats, rank_individuals, rank_teams
+from bot.quiz import LETTERS, QuestionBank, QuizQuestion
+from bot.storage import Storage
+from bot.yamlfile import LineDict, Problem, load_yaml
+
+POINTS_PER_QUESTION = 10
+MAX_SPEED_BONUS = 5
+GRACE_SECONDS = 1.0  # network delay allowed after the deadline before a press counts as late
+SPEC_KEYS = {"title", "description", "starts_at", "ends_at", "questions", "seconds_per_question", "categories",
+             "topics", "regions", "min_team_size", "speed_bonus", "difficulty"}
+
+
+class ContestError(ValueError):
+    """A request that cannot be done; the message is shown to the user (Chinese). `setting` names the culprit."""
+
+    def __init__(self, message: str, setting: str | None = None):
+        super().__init__(message)
+        self.setting = setting
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@dataclass
+class ContestSpec:
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    questions: int
+    description: str = ""
+    seconds_per_question: int = 30
+    categories: list[str] | None = None
+    topics: list[str] | None = None
+    regions: list[str] | None = None
+    min_team_size: int = 3
+    speed_bonus: bool = False
+    difficulty: dict[int, float] | None = None
+
+
+@dataclass(frozen=True)
+class ShownQuestion:
+    """A question as this participant sees it: options in their own shuffled order."""
+    attempt_id: int
+    position: int
+    total: int
+    question: QuizQuestion
+    order: tuple[int, ...]          # order[displayed index] = original option index
+    seconds: int
+    asked_at: datetime | None
+
+    @property
+    def options(self) -> list[str]:
+        return [self.question.options[i] for i in self.order]
+
+    @property
+    def right_display(self) -> list[int]:
+        return sorted(self.order.index(i) for i in self.question.answer)
+
+    @property
+    def deadline(self) -> datetime | None:
+        return self.asked_at + timedelta(seconds=self.seconds) if self.asked_at else None
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    status: str                     # recorded | timed_out | already | not_yours | closed
+    shown: ShownQuestion | None = None
+    correct: bool = False
+    points: float = 0.0
+    finished: bool = False
+    attempt: dict[str, Any] | None = None
+
+
+@dataclass
+class Contests:
+    storage: Storage
+    bank_provider: Callable[[], QuestionBank]
+    kb_provider: Callable[[], KnowledgeBase]
+    timezone: ZoneInfo
+    clock: Callable[[], datetime] = utc_now
+    rng_factory: Callable[[str], random.Random] = field(default=lambda seed: random.Random(seed))
+
+    # --- set-up ----------------------------------------------------------------------------------------
+
+    def candidates(self, spec: ContestSpec) -> list[QuizQuestion]:
+        kb = self.kb_provider()
+        questions = list(self.bank_provider().questions.values())
+        if spec.topics:
+            questions = [q for q in questions if q.topic in spec.topics]
+        if spec.categories:
+            questions = [q for q in questions if kb.get(q.topic) and kb.get(q.topic).category in spec.categories]
+        return questions
+
+    def validate(self, spec: ContestSpec, *, allow_past_start: bool = False) -> None:
+        kb = self.kb_provider()
+        if not spec.title.strip() or len(spec.title) > 60:
+            raise ContestError("竞赛名称不能为空，且不超过 60 个字。", "title")
+        if spec.ends_at <= spec.starts_at:
+            raise ContestError("结束时间必须晚于开始时间。", "ends_at")
+        if not allow_past_start and spec.ends_at <= self.clock():
+            raise ContestError("结束时间已经过去，请重新设置。", "ends_at")
+        if not 1 <= spec.questions <= 100:
+            raise ContestError("题目数量应在 1 到 100 之间。", "questions")
+        if not 10 <= spec.seconds_per_question <= 300:
+            raise ContestError("每题限时应在 10 到 300 秒之间。", "seconds_per_question")
+        if not 1 <= spec.min_team_size <= 1000:
+            raise ContestError("团队最少参赛人数应为正整数。", "min_team_size")
+        unknown_categories = [c for c in spec.categories or [] if c not in kb.categories]
+        if unknown_categories:
+            raise ContestError(f"没有这些分类：{'、'.join(unknown_categories)}。可选：{'、'.join(kb.categories)}。",
+                               "categories")
+        unknown_topics = [t for t in spec.topics or [] if t not in kb.topics]
+        if unknown_topics:
+            raise ContestError(f"没有这些知识主题：{'、'.join(unknown_topics)}。", "topics")
+        if spec.difficulty and (set(spec.difficulty) - {1, 2, 3} or any(v < 0 for v in spec.difficulty.values())
+                                or sum(spec.difficulty.values()) <= 0):
+            raise ContestError("难度比例的键为 1、2、3，值为非负数。", "difficulty")
+        available = len(self.candidates(spec))
+        if available < spec.questions:
+            raise ContestError(f"所选范围内只有 {available} 道题，少于每人需要的 {spec.questions} 道。", "questions")
+
+    def create(self, spec: ContestSpec, organiser_id: int | None) -> dict[str, Any]:
+        self.validate(spec)
+        contest_id = self.storage.insert_contest({
+            "title": spec.title.strip(), "description": spec.description.strip(), "organiser_id": organiser_id,
+            "regions": json.dumps(spec.regions, ensure_ascii=False) if spec.regions else None,
+            "categories": json.dumps(spec.categories, ensure_ascii=False) if spec.categories else None,
+            "topics": json.dumps(spec.topics) if spec.topics else None,
+            "difficulty_mix": json.dumps({str(k): v for k, v in spec.difficulty.items()}) if spec.difficulty else None,
+            "starts_at": iso(spec.starts_at), "ends_at": iso(spec.ends_at), "question_count": spec.questions,
+            "seconds_per_question": spec.seconds_per_question, "min_team_size": spec.min_team_size,
+            "speed_bonus": int(spec.speed_bonus), "board_token": secrets.token_urlsafe(18),
+        })
+        return self.storage.contest(contest_id)
+
+    def spec_of(self, contest: dict[str, Any]) -> ContestSpec:
+        load = lambda key: json.loads(contest[key]) if contest.get(key) else None  # noqa: E731
+        mix = load("difficulty_mix")
+        return ContestSpec(
+            title=contest["title"], description=contest["description"], starts_at=parse_iso(contest["starts_at"]),
+            ends_at=parse_iso(contest["ends_at"]), questions=contest["question_count"],
+            seconds_per_question=contest["seconds_per_question"], categories=load("categories"),
+            topics=load("topics"), regions=load("regions"), min_team_size=contest["min_team_size"],
+            speed_bonus=bool(contest["speed_bonus"]), difficulty={int(k): v for k, v in mix.items()} if mix else None)
+
+    def can_manage(self, contest: dict[str, Any], user_id: int, is_admin: bool) -> bool:
+        return is_admin or contest.get("organiser_id") == user_id
+
+    def _managed(self, contest_id: int, user_id: int, is_admin: bool) -> dict[str, Any]:
+        contest = self.storage.contest(contest_id)
+        if contest is None or not self.can_manage(contest, user_id, is_admin):
+            raise ContestError("只有该竞赛的组织者或管理员可以操作。")
+        return contest
+
+    def update(self, contest_id: int, user_id: int, is_admin: bool, **changes: Any) -> dict[str, Any]:
+        """Change a contest that has not started yet."""
+        contest = self._managed(contest_id, user_id, is_admin)
+        if parse_iso(contest["starts_at"]) <= self.clock() or contest["closed_at"]:
+            raise ContestError("竞赛已经开始或已结束，不能再修改。")
+        spec = self.spec_of(contest)
+        for key, value in changes.items():
+            setattr(spec, key, value)
+        self.validate(spec)
+        self.storage.update_contest(contest_id, {
+            "title": spec.title.strip(), "description": spec.description.strip(), "starts_at": iso(spec.starts_at),
+            "ends_at": iso(spec.ends_at), "question_count": spec.questions,
+            "seconds_per_question": spec.seconds_per_question})
+        return self.storage.contest(contest_id)
+
+    def close(self, contest_id: int, user_id: int, is_admin: bool) -> dict[str, Any]:
+        contest = self._managed(contest_id, user_id, is_admin)
+        if contest["closed_at"]:
+            raise ContestError("竞赛已经结束。")
+        now = iso(self.clock())
+        self.storage.update_contest(contest_id, {"closed_at": now})
+        for attempt in self.storage.contest_attempts(contest_id):
+            self.storage.finish_attempt(attempt["id"], now)
+        return self.storage.contest(contest_id)
+
+    def export_allowed(self, contest_id: int, user_id: int, is_admin: bool) -> dict[str, Any]:
+        return self._managed(contest_id, user_id, is_admin)
+
+    # --- state ---------------------------------------------------------------------------------------
+
+    def is_open(self, contest: dict[str, Any], now: datetime | None = None) -> bool:
+        now = now or self.clock()
+        return (not contest["closed_at"] and parse_iso(contest["starts_at"]) <= now < parse_iso(contest["ends_at"]))
+
+    def status(self, contest: dict[str, Any]) -> str:
+        now = self.clock()
+        if contest["closed_at"] or parse_iso(contest["ends_at"]) <= now:
+            return "已结束"
+        return "进行中" if parse_iso(contest["starts_at"]) <= now else "未开始"
+
+    def open_for(self, user: dict[str, Any]) -> list[dict[str, Any]]:
+        """Open contests this user may take (those of their 市县 or of the whole province)."""
+        result = []
+        for contest in self.storage.open_contests(iso(self.clock())):
+            regions = json.loads(contest["regions"]) if contest["regions"] else None
+            if regions is None or user.get("region") in regions:
+                result.append(contest)
+        return result
+
+    # --- taking a contest ----------------------------------------------------------------------------
+
+    def draw(self, contest: dict[str, Any], user_id: int) -> list[tuple[str, list[int]]]:
+        """This participant's questions (same mix as everyone's) and the order of each question's options."""
+        spec = self.spec_of(contest)
+        rng = self.rng_factory(f"{contest['id']}:{user_id}:{contest['board_token']}")
+        pool = self.candidates(spec)
+        chosen: list[QuizQuestion] = []
+        if spec.difficulty:
+            total = sum(spec.difficulty.values())
+            wanted = {level: int(spec.questions * share / total) for level, share in spec.difficulty.items()}
+            for level in sorted(spec.difficulty, key=lambda lv: -spec.difficulty[lv]):
+                if sum(wanted.values()) >= spec.questions:
+                    break
+                wanted[level] += 1
+            for level, count in wanted.items():
+                level_pool = sorted((q for q in pool if q.difficulty == level), key=lambda q: q.id)
+                chosen += rng.sample(level_pool, min(count, len(level_pool)))
+        rest = sorted((q for q in pool if q not in chosen), key=lambda q: q.id)
+        chosen += rng.sample(rest, spec.questions - len(chosen))
+        rng.shuffle(chosen)
+        plan = []
+        for question in chosen:
+            order = list(range(len(question.options)))
+            if question.type != "judge":  # 正确 stays before 错误
+                rng.shuffle(order)
+            plan.append((question.id, order))
+        return plan
+
+    def start(self, contest_id: int, user: dict[str, Any]) -> dict[str, Any]:
+        """The user's attempt at this contest, created on first start; a second start returns the same attempt."""
+        contest = self.storage.contest(contest_id)
+        if contest is None:
+            raise ContestError("没有这个竞赛。")
+        existing = self.storage.attempt_of(contest_id, user["id"])
+        if existing is not None:
+            return existing
+        if not self.is_open(contest):
+            raise ContestError("竞赛未开始或已经结束。")
+        regions = json.loads(contest["regions"]) if contest["regions"] else None
+        if regions is not None and user.get("region") not in regions:
+            raise ContestError("这个竞赛只面向" + "、".join(regions) + "的参赛者。")
+        return self.storage.insert_attempt({
+            "contest_id": contest_id, "user_id": user["id"], "team_id": user.get("team_id"),
+            "region": user.get("region"), "name": user.get("first_name") or str(user["id"]),
+            "plan": json.dumps(self.draw(contest, user["id"])), "started_at": iso(self.clock())})
+
+    def shown(self, attempt: dict[str, Any]) -> ShownQuestion | None:
+        """The question this attempt is at, or None when the attempt is over."""
+        plan = json.loads(attempt["plan"])
+        if attempt["finished_at"] or attempt["position"] >= len(plan):
+            return None
+        contest = self.storage.contest(attempt["contest_id"])
+        question_id, order = plan[attempt["position"]]
+        question = self.bank_provider().questions.get(question_id)
+        if question is None:
+            raise ContestError("题库已更新，这道题不存在了，请联系组织者。")
+        return ShownQuestion(attempt["id"], attempt["position"], len(plan), question, tuple(order),
+                             contest["seconds_per_question"],
+                             parse_iso(attempt["asked_at"]) if attempt["asked_at"] else None)
+
+    def ask(self, attempt_id: int, position: int, message_id: int | None) -> ShownQuestion | None:
+        """Start (or restart) the clock for this question; None if the attempt moved on meanwhile."""
+        if not self.storage.mark_asked(attempt_id, position, iso(self.clock()), message_id):
+            return None
+        return self.shown(self.storage.attempt(attempt_id))
+
+    def answer(self, attempt_id: int, user_id: int, position: int, chosen_display: list[int]) -> AnswerOutcome:
+        """Record an answer given on the server clock; double presses, old buttons and late presses change nothing."""
+        attempt = self.storage.attempt(attempt_id)
+        if attempt is None or attempt["user_id"] != user_id:
+            return AnswerOutcome("not_yours")
+        if attempt["finished_at"] or attempt["position"] != position or not attempt["asked_at"]:
+            return AnswerOutcome("already", attempt=attempt)
+        contest = self.storage.contest(attempt["contest_id"])
+        shown = self.shown(attempt)
+        now = self.clock()
+        if not self.is_open(contest, now):
+            self.storage.finish_attempt(attempt_id, iso(now))
+            return AnswerOutcome("closed", shown=shown, attempt=self.storage.attempt(attempt_id))
+        elapsed = (now - shown.asked_at).total_seconds()
+        if elapsed > shown.seconds + GRACE_SECONDS:
+            return self._record(attempt, shown, [], now, timed_out=True)
+        return self._record(attempt, shown, chosen_display, now, timed_out=False)
+
+    def expire(self, attempt_id: int, position: int) -> AnswerOutcome:
+        """The timer ran out: a zero for this question unless it was answered meanwhile."""
+        attempt = self.storage.attempt(attempt_id)
+        if attempt is None or attempt["finished_at"] or attempt["position"] != position or not attempt["asked_at"]:
+            return AnswerOutcome("already", attempt=attempt)
+        shown = self.shown(attempt)
+        now = self.clock()
+        if now < shown.deadline:
+            return AnswerOutcome("already", attempt=attempt)  # the clock was restarted after this timer was set
+        return self._record(attempt, shown, [], now, timed_out=True)
+
+    def _record(self, attempt: dict[str, Any], shown: ShownQuestion, chosen_display: list[int], now: datetime,
+                timed_out: bool) -> AnswerOutcome:
+        chosen = sorted({shown.order[i] for i in chosen_display if 0 <= i < len(shown.order)})
+        correct = not timed_out and frozenset(chosen) == shown.question.answer
+        limit_ms = shown.seconds * 1000
+        time_ms = min(limit_ms, max(0, int((now - shown.asked_at).total_seconds() * 1000)))
+        points = float(POINTS_PER_QUESTION) if correct else 0.0
+        contest = self.storage.contest(attempt["contest_id"])
+        if correct and contest["speed_bonus"]:
+            points += round(MAX_SPEED_BONUS * (limit_ms - time_ms) / limit_ms, 1)
+        finished = shown.position + 1 >= shown.total
+        saved = self.storage.record_answer(attempt, {
+            "position": shown.position, "question_id": shown.question.id,
+            "chosen": "".join(LETTERS[i] for i in chosen), "correct": int(correct), "points": points,
+            "time_ms": time_ms, "timed_out": int(timed_out), "answered_at": iso(now)}, finished)
+        if not saved:
+            return AnswerOutcome("already", attempt=self.storage.attempt(attempt["id"]))
+        return AnswerOutcome("timed_out" if timed_out else "recorded", shown=shown, correct=correct, points=points,
+                             finished=finished, attempt=self.storage.attempt(attempt["id"]))
+
+    def flag(self, attempt_id: int, user_id: int, position: int) -> bool:
+        """答题纠错: the participant marks a question they answered as wrong; organisers see the count."""
+        attempt = self.storage.attempt(attempt_id)
+        if attempt is None or attempt["user_id"] != user_id or position >= attempt["position"]:
+            return False
+        question_id = json.loads(attempt["plan"])[position][0]
+        return self.storage.add_flag(attempt["contest_id"], question_id, user_id)
+
+    def resumable(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """After a restart: attempts to ask again (contest still open) and attempts closed because time is up."""
+        resume, closed = [], []
+        now = self.clock()
+        for attempt in self.storage.unfinished_attempts():
+            contest = self.storage.contest(attempt["contest_id"])
+            if self.is_open(contest, now):
+                resume.append(attempt)
+            else:
+                end = min(now, parse_iso(contest["ends_at"]))
+                self.storage.finish_attempt(attempt["id"], iso(end))
+                closed.append(self.storage.attempt(attempt["id"]))
+        return resume, closed
+
+    # --- results -------------------------------------------------------------------------------------
+
+    def leaderboard(self, contest_id: int) -> Leaderboard:
+        contest = self.storage.contest(contest_id)
+        if contest is None:
+            raise ContestError("没有这个竞赛。")
+        attempts = self.storage.contest_attempts(contest_id)
+        teams = {row["id"]: TeamInfo(row["id"], row["name"], row["region"], row["company"], row["headcount"])
+                 for row in self.storage.teams_by_id({a["team_id"] for a in attempts if a["team_id"]}).values()}
+        results = [ParticipantResult(a["user_id"], a["name"], a["team_id"],
+                                     teams[a["team_id"]].name if a["team_id"] in teams else None, a["region"],
+                                     round(a["score"], 1), a["correct"], a["position"], a["time_ms"], a["finished_at"])
+                   for a in attempts if a["position"] > 0 or a["finished_at"]]
+        bank = self.bank_provider()
+        stems = {q.id: (q.stem, q.topic) for q in bank.questions.values()}
+        return Leaderboard(contest_id=contest_id, title=contest["title"], individuals=rank_individuals(results),
+                           teams=rank_teams(results, teams, contest["min_team_size"]),
+                           questions=question_stats(self.storage.contest_answers(contest_id), stems),
+                           generated_at=self.clock().astimezone(self.timezone).isoformat(timespec="seconds"),
+                           ends_at=contest["ends_at"])
+
+
+# --- contest files -----------------------------------------------------------------------------------
+
+class ContestFileError(ValueError):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _time(value: Any, tz: ZoneInfo) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
+def read_contest_file(path: Path, tz: ZoneInfo) -> ContestSpec:
+    """A contest from YAML (times in Beijing time unless an offset is given); problems name file and line."""
+    data, problems = load_yaml(path, str(path))
+    if data is None or problems:
+        raise ContestFileError(problems or [Problem(str(path), 1, "empty file")])
+    if not isinstance(data, LineDict):
+        raise ContestFileError([Problem(str(path), 1, "expected a mapping of contest settings")])
+    found: list[Problem] = []
+
+    def bad(key: str, message: str) -> None:
+        found.append(Problem(str(path), data.line_of(key), f"{key}: {message}"))
+
+    for key in sorted({"title", "starts_at", "ends_at", "questions"} - set(data)):
+        found.append(Problem(str(path), data.line, f"missing '{key}'"))
+    for key in sorted(set(data) - SPEC_KEYS):
+        bad(key, "unknown setting")
+    values: dict[str, Any] = {}
+    for key in ("starts_at", "ends_at"):
+        if key in data:
+            try:
+                values[key] = _time(data[key], tz)
+            except ValueError:
+                bad(key, "not an ISO 8601 time such as 2025-09-20T09:00")
+    for key in ("questions", "seconds_per_question", "min_team_size"):
+        if key in data:
+            if isinstance(data[key], bool) or not isinstance(data[key], int):
+                bad(key, "must be a whole number")
+            else:
+                values[key] = data[key]
+    for key in ("title", "description"):
+        if key in data:
+            if not isinstance(data[key], str):
+                bad(key, "must be text")
+            else:
+                values[key] = data[key]
+    for key in ("categories", "topics", "regions"):
+        if key in data and data[key] is not None:
+            if not isinstance(data[key], list) or not all(isinstance(v, str) for v in data[key]):
+                bad(key, "must be a list of names")
+            else:
+                values[key] = list(data[key])
+    if "regions" in values:
+        resolved = [resolve_region(r) for r in values["regions"]]
+        if None in resolved:
+            bad("regions", f"unknown 市县 {values['regions'][resolved.index(None)]!r}; known: {'、'.join(REGION_NAMES)}")
+        values["regions"] = resolved
+    if "speed_bonus" in data:
+        if not isinstance(data["speed_bonus"], bool):
+            bad("speed_bonus", "must be true or false")
+        else:
+            values["speed_bonus"] = data["speed_bonus"]
+    if "difficulty" in data:
+        mix = data["difficulty"]
+        if not isinstance(mix, dict) or not all(k in (1, 2, 3) and isinstance(v, (int, float)) for k, v in mix.items()):
+            bad("difficulty", "must map 1, 2, 3 to shares, e.g. {1: 0.3, 2: 0.5, 3: 0.2}")
+        else:
+            values["difficulty"] = dict(mix)
+    if found:
+        raise ContestFileError(found)
+    return ContestSpec(**values)
