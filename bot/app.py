@@ -22,6 +22,9 @@ BOT_COMMANDS = [
     ("start", "主菜单"),
     ("topics", "按分类浏览知识库"),
     ("ask", "提问（群聊中使用）"),
+    ("contest", "答题竞赛"),
+    ("rank", "竞赛排行榜"),
+    ("practice", "每日练习与错题本"),
     ("me", "我的信息：市县、身份、团队"),
     ("join", "用团队码加入项目部"),
     ("help", "使用说明"),
@@ -31,6 +34,9 @@ BOT_COMMANDS = [
 async def _post_init(application: Application) -> None:
     """Runs once the bot is known (getMe succeeded), before updates arrive."""
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
+    # features that must catch up after a restart (interrupted contest questions, for one) registered these
+    for task in application.bot_data.get("startup", []):
+        await task(application)
     log.info("Bot @%s ready", application.bot.username)
 
 

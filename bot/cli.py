@@ -238,6 +238,83 @@ def cmd_quiz_export(args, config: Config) -> int:
     return 0
 
 
+def _contests(config: Config, storage):
+    from bot.contests import Contests
+    from bot.knowledge import KnowledgeError
+    from bot.qa import KnowledgeService
+
+    try:
+        knowledge = KnowledgeService(config.knowledge_dir)
+    except KnowledgeError as exc:
+        raise SystemExit(fail(f"the knowledge base has problems ({exc.problems[0]}); run `qualitybot kb check`", 1))
+    return Contests(storage, lambda: knowledge.bank, lambda: knowledge.kb, config.tz)
+
+
+def cmd_contest_create(args, config: Config) -> int:
+    from bot.contests import ContestError, ContestFileError, read_contest_file
+    from bot.storage import Storage
+    from bot.yamlfile import LineDict, load_yaml
+
+    path = Path(args.file)
+    if not path.is_file():
+        return fail(f"{path}: no such file")
+    try:
+        spec = read_contest_file(path, config.tz)
+    except ContestFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    storage = Storage.open(config.db_path)
+    try:
+        contest = _contests(config, storage).create(spec, organiser_id=args.organiser)
+    except ContestError as exc:
+        data, _ = load_yaml(path, str(path))
+        line = data.line_of(exc.setting) if isinstance(data, LineDict) and exc.setting else 1
+        print(f"{path}:{line}: {exc.setting or 'contest'}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        storage.close()
+    print(f"created contest {contest['id']}: {contest['title']} ({contest['starts_at']} to {contest['ends_at']})",
+          file=sys.stderr)
+    print(contest["id"])
+    return 0
+
+
+def cmd_contest_list(args, config: Config) -> int:
+    from bot.storage import Storage
+
+    storage = Storage.open(config.db_path)
+    try:
+        contests = _contests(config, storage)
+        print("id\tstatus\tstarts_at\tends_at\tparticipants\ttitle")
+        for contest in storage.contests():
+            count = len(storage.contest_attempts(contest["id"]))
+            print(f"{contest['id']}\t{contests.status(contest)}\t{contest['starts_at']}\t{contest['ends_at']}\t"
+                  f"{count}\t{contest['title']}")
+    finally:
+        storage.close()
+    return 0
+
+
+def cmd_contest_export(args, config: Config) -> int:
+    from bot.contests import ContestError
+    from bot.exports import csv_bytes, workbook_bytes
+    from bot.storage import Storage
+
+    storage = Storage.open(config.db_path)
+    try:
+        board = _contests(config, storage).leaderboard(args.id)
+    except ContestError as exc:
+        return fail(f"contest {args.id}: {exc}")
+    finally:
+        storage.close()
+    data = workbook_bytes(board) if args.format == "xlsx" else csv_bytes(board)
+    output = Path(args.output or f"contest-{args.id}.{args.format}")
+    output.write_bytes(data)
+    print(output)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qualitybot", description="质量通: construction-quality bot for Hainan")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -280,6 +357,18 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--misses", action="store_true", help="also list every wrong or wrongly rejected question")
         if name == "gaps":
             sub.add_argument("--since", metavar="DATE", help="only questions asked on or after this date (YYYY-MM-DD)")
+    contest = commands.add_parser("contest", help="contests").add_subparsers(dest="contest_command", required=True)
+    create = contest.add_parser("create", help="create a contest from a YAML file; prints its id on the last line")
+    create.add_argument("file")
+    create.add_argument("--organiser", type=int, help="Telegram user id of the organiser (who may manage it in chat)")
+    create.set_defaults(func=cmd_contest_create)
+    contest.add_parser("list", help="list contests").set_defaults(func=cmd_contest_list)
+    export = contest.add_parser("export", help="export results as an Excel workbook or CSV")
+    export.add_argument("id", type=int)
+    export.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    export.add_argument("--output", help="file to write (default contest-ID.xlsx or .csv)")
+    export.set_defaults(func=cmd_contest_export)
+
     quiz = commands.add_parser("quiz", help="question bank tools").add_subparsers(dest="quiz_command", required=True)
     for name, func, text in [("check", cmd_quiz_check, "validate every question file"),
                              ("export", cmd_quiz_export, "print all questions as a JSON array")]:

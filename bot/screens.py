@@ -86,7 +86,7 @@ def profile_text(user: dict[str, Any]) -> str:
             f"团队：{team}")
 
 
-def profile(user: dict[str, Any], is_admin: bool) -> tuple[str, Keyboard]:
+def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False) -> tuple[str, Keyboard]:
     keyboard: Keyboard = [
         [Button("修改市县", callback("me", "region")), Button("修改身份", callback("me", "role"))],
         [Button("加入/更换团队", callback("reg", "team"))],
@@ -95,6 +95,8 @@ def profile(user: dict[str, Any], is_admin: bool) -> tuple[str, Keyboard]:
         keyboard[1].append(Button("退出团队", callback("me", "leave")))
     if is_admin:
         keyboard.append([Button("团队管理", callback("admin", "teams"))])
+    if is_organiser:
+        keyboard.append([Button("竞赛管理", callback("org", "list"))])
     keyboard.append([Button("返回主菜单", callback("menu", "home"))])
     return profile_text(user), keyboard
 

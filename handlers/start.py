@@ -65,7 +65,7 @@ async def on_registration_button(update: Update, context: BotContext) -> int | N
         return None
     user = accounts.get(user["id"])
     if was_registered:
-        await show(update, *screens.profile(user, context.services.is_admin(user["id"])))
+        await show(update, *screens.profile(user, context.services.is_admin(user["id"]), context.services.is_organiser(user["id"])))
     elif accounts.is_registered(user) and not user.get("team_id"):
         await show(update, screens.registered(user))
         await send(update, *screens.team_prompt())
@@ -125,7 +125,7 @@ async def me(update: Update, context: BotContext) -> None:
     if not context.services.accounts.is_registered(user):
         await _continue_registration(update, context, user)
         return
-    await show(update, *screens.profile(user, context.services.is_admin(user["id"])))
+    await show(update, *screens.profile(user, context.services.is_admin(user["id"]), context.services.is_organiser(user["id"])))
 
 
 async def on_profile_button(update: Update, context: BotContext) -> None:
@@ -142,7 +142,8 @@ async def on_profile_button(update: Update, context: BotContext) -> None:
     elif action == ["leave"] and user.get("team_id"):
         context.services.accounts.leave_team(user["id"])
         await show(update, *screens.profile(context.services.accounts.get(user["id"]),
-                                            context.services.is_admin(user["id"])))
+                                            context.services.is_admin(user["id"]),
+                                            context.services.is_organiser(user["id"])))
         await query.answer("已退出团队")
     else:
         await stale(update)
@@ -156,7 +157,7 @@ async def on_menu_button(update: Update, context: BotContext) -> None:
         await me(update, context)
     elif item == ["home"]:
         await show(update, *screens.main_menu(_user(update, context)))
-    elif item and item[0] in {"contest", "practice", "notice"}:
+    elif item and item[0] in {"notice"}:
         labels = dict((key, label) for label, key in screens.MENU_ITEMS)
         await send(update, screens.coming_soon(labels[item[0]]), screens.main_menu_keyboard())
     else:
@@ -185,4 +186,4 @@ def register(application) -> None:
     application.add_handler(CommandHandler("cancel", cancel))
     application.add_handler(CallbackQueryHandler(on_registration_button, pattern=r"^reg:"))
     application.add_handler(CallbackQueryHandler(on_profile_button, pattern=r"^me:"))
-    application.add_handler(CallbackQueryHandler(on_menu_button, pattern=r"^menu:(me|home|contest|practice|notice)$"))
+    application.add_handler(CallbackQueryHandler(on_menu_button, pattern=r"^menu:(me|home|notice)$"))
