@@ -58,8 +58,10 @@ def _compact(rows: Keyboard) -> Keyboard:
 
 
 def feedback_text(header: str, question: QuizQuestion, options: list[str], right: list[int], status: str,
-                  points: float) -> str:
-    verdict = {"right": f"✅ 回答正确 +{points:g} 分", "wrong": "❌ 回答错误", "timeout": "⏰ 时间到，本题 0 分"}[status]
+                  points: float | None) -> str:
+    """points is None in untimed practice, where nothing is scored."""
+    gained = f" +{points:g} 分" if points is not None else ""
+    verdict = {"right": f"✅ 回答正确{gained}", "wrong": "❌ 回答错误", "timeout": "⏰ 时间到，本题 0 分"}[status]
     answer = "；".join(f"{LETTERS[i]}. {escape(options[i])}" for i in right)
     return (f"<b>{escape(header)}</b> {verdict}\n{escape(question.stem)}\n\n"
             f"正确答案：{answer}\n解析：{escape(question.explanation)}")

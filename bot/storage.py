@@ -504,6 +504,10 @@ class Storage:
                                 [user_id, question_id])
         return True
 
+    def practice_session_correct(self, session_id: int) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM practice_answers WHERE session_id = ? AND correct = 1",
+                               [session_id]).fetchone()[0]
+
     def wrongbook(self, user_id: int) -> list[str]:
         return [row["question_id"] for row in self.db.query(
             "SELECT question_id FROM wrongbook WHERE user_id = ? ORDER BY added_at", [user_id])]

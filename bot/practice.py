@@ -1,0 +1,171 @@
+"""Practice: ten untimed questions, the wrong-question book (错题本), personal statistics and 每日一题."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from bot.contests import iso, utc_now
+from bot.knowledge import KnowledgeBase
+from bot.quiz import LETTERS, QuestionBank, QuizQuestion
+from bot.storage import Storage
+
+SESSION_SIZE = 10
+DAILY_TIMES = ["07:00", "12:00", "18:00", "20:00"]
+
+
+class PracticeError(ValueError):
+    """Shown to the user (Chinese)."""
+
+
+@dataclass(frozen=True)
+class PracticeQuestion:
+    session_id: int
+    position: int
+    total: int
+    kind: str
+    question: QuizQuestion
+
+    @property
+    def options(self) -> list[str]:
+        return list(self.question.options)
+
+    @property
+    def right_display(self) -> list[int]:
+        return sorted(self.question.answer)
+
+
+@dataclass(frozen=True)
+class PracticeOutcome:
+    status: str  # recorded | already | not_yours
+    item: PracticeQuestion | None = None
+    correct: bool = False
+    finished: bool = False
+    streak: int | None = None  # 每日一题 streak after this answer
+
+
+@dataclass(frozen=True)
+class CategoryStat:
+    category: str
+    answered: int
+    correct: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+@dataclass
+class Practice:
+    storage: Storage
+    bank_provider: Callable[[], QuestionBank]
+    kb_provider: Callable[[], KnowledgeBase]
+    timezone: ZoneInfo
+    clock: Callable[[], datetime] = utc_now
+    rng: random.Random = random.Random()
+
+    def _pool(self, category: str | None) -> list[QuizQuestion]:
+        kb = self.kb_provider()
+        questions = sorted(self.bank_provider().questions.values(), key=lambda q: q.id)
+        if category:
+            questions = [q for q in questions if kb.get(q.topic) and kb.get(q.topic).category == category]
+        return questions
+
+    def _start(self, user_id: int, kind: str, question_ids: list[str], category: str | None) -> PracticeQuestion:
+        session_id = self.storage.insert_practice({"user_id": user_id, "kind": kind, "category": category,
+                                                   "plan": json.dumps(question_ids)})
+        return self.current(self.storage.practice(session_id))
+
+    def start(self, user_id: int, category: str | None = None) -> PracticeQuestion:
+        pool = self._pool(category)
+        if category and category not in self.kb_provider().categories:
+            raise PracticeError("没有这个分类。")
+        if not pool:
+            raise PracticeError("这个分类暂时没有题目。")
+        chosen = self.rng.sample(pool, min(SESSION_SIZE, len(pool)))
+        return self._start(user_id, "practice", [q.id for q in chosen], category)
+
+    def start_wrongbook(self, user_id: int) -> PracticeQuestion:
+        bank = self.bank_provider()
+        ids = [qid for qid in self.storage.wrongbook(user_id) if qid in bank.questions][:SESSION_SIZE]
+        if not ids:
+            raise PracticeError("错题本是空的，继续保持！")
+        return self._start(user_id, "wrongbook", ids, None)
+
+    def current(self, session: dict[str, Any]) -> PracticeQuestion | None:
+        plan = json.loads(session["plan"])
+        if session["finished_at"] or session["position"] >= len(plan):
+            return None
+        question = self.bank_provider().questions.get(plan[session["position"]])
+        if question is None:
+            raise PracticeError("题库已更新，这道题不存在了，请重新开始练习。")
+        return PracticeQuestion(session["id"], session["position"], len(plan), session["kind"], question)
+
+    def answer(self, session_id: int, user_id: int, position: int, chosen: list[int]) -> PracticeOutcome:
+        """Record once; a wrong answer goes into the 错题本, two right answers in a row take it out."""
+        session = self.storage.practice(session_id)
+        if session is None or session["user_id"] != user_id:
+            return PracticeOutcome("not_yours")
+        item = self.current(session)
+        if item is None or item.position != position:
+            return PracticeOutcome("already")
+        picked = sorted({i for i in chosen if 0 <= i < len(item.options)})
+        correct = frozenset(picked) == item.question.answer
+        finished = position + 1 >= item.total
+        now = self.clock()
+        saved = self.storage.record_practice_answer(session, {
+            "position": position, "question_id": item.question.id, "chosen": "".join(LETTERS[i] for i in picked),
+            "correct": int(correct), "answered_at": iso(now)}, finished)
+        if not saved:
+            return PracticeOutcome("already")
+        streak = None
+        if session["kind"] == "daily":
+            today = now.astimezone(self.timezone).date()
+            streak = self.storage.mark_daily_answered(user_id, today.isoformat(),
+                                                      (today - timedelta(days=1)).isoformat())
+        return PracticeOutcome("recorded", item, correct, finished, streak)
+
+    def session_score(self, session_id: int) -> int:
+        return self.storage.practice_session_correct(session_id)
+
+    def statistics(self, user_id: int) -> tuple[int, int, list[CategoryStat], int]:
+        """(answered, correct, per category, questions waiting in the 错题本)."""
+        kb = self.kb_provider()
+        bank = self.bank_provider()
+        per: dict[str, list[int]] = {}
+        for row in self.storage.practice_stats(user_id):
+            question = bank.questions.get(row["question_id"])
+            topic = kb.get(question.topic) if question else None
+            category = topic.category if topic else "其他"
+            counts = per.setdefault(category, [0, 0])
+            counts[0] += 1
+            counts[1] += row["correct"]
+        stats = [CategoryStat(c, n, r) for c, (n, r) in per.items()]
+        stats.sort(key=lambda s: kb.categories.index(s.category) if s.category in kb.categories else 99)
+        return (sum(s.answered for s in stats), sum(s.correct for s in stats), stats,
+                len(self.storage.wrongbook(user_id)))
+
+    # --- 每日一题 ------------------------------------------------------------------------------------
+
+    def subscribe(self, user_id: int, at_time: str | None) -> None:
+        if at_time is not None and at_time not in DAILY_TIMES:
+            raise PracticeError("请选择列表中的时间。")
+        self.storage.set_daily_subscription(user_id, at_time)
+
+    def due_daily(self) -> list[int]:
+        local = self.clock().astimezone(self.timezone)
+        return self.storage.due_daily(f"{local:%H:%M}", local.date().isoformat())
+
+    def daily_question(self, user_id: int) -> PracticeQuestion | None:
+        """Today's question for this subscriber, once a day (None when it was already sent today)."""
+        today = self.clock().astimezone(self.timezone).date().isoformat()
+        if not self.storage.mark_daily_sent(user_id, today):
+            return None
+        wrong = self.storage.wrongbook(user_id)
+        bank = self.bank_provider()
+        pool = [qid for qid in wrong if qid in bank.questions] or sorted(bank.questions)
+        return self._start(user_id, "daily", [self.rng.choice(pool)], None)
