@@ -88,10 +88,14 @@ async def test_contest_with_timeout_double_press_restart_and_export(bot):
         await answer(bot, cid, 1, right=True)
     await client.wait_text(1, "答题结束")
 
-    # player 4: all wrong
+    # player 4: all wrong, while Telegram throttles and fails: the bot waits out RetryAfter, survives a 500
     await start_contest(bot, 4, cid)
-    for _ in range(3):
-        await answer(bot, cid, 4, right=False)
+    await client.fault(method="sendMessage", error="retry_after", times=2, chat_id=4, retry_after=1)
+    await answer(bot, cid, 4, right=False)
+    await client.fault(method="answerCallbackQuery", error="server_error", times=1)
+    await answer(bot, cid, 4, right=False)
+    await answer(bot, cid, 4, right=False)
+    await client.wait_text(4, "答题结束")
 
     # player 3: lets question 1 run out, then answers the rest right
     await start_contest(bot, 3, cid)
