@@ -40,6 +40,12 @@ async def _post_init(application: Application) -> None:
     log.info("Bot @%s ready", application.bot.username)
 
 
+async def run_shutdown_hooks(application: Application) -> None:
+    """Features that must wind down while the bot can still send (a running broadcast, for one)."""
+    for task in application.bot_data.get("shutdown", []):
+        await task(application)
+
+
 def build_application(config: Config, services: Services, request: BaseRequest | None = None) -> Application:
     """Build the Telegram application with every handler registered; the caller starts and stops it."""
     from handlers import register_all

@@ -34,6 +34,7 @@ class Config:
     webhook_secret: str | None = None
     bot_api_url: str | None = None
     log_level: str = "INFO"
+    broadcast_rate: float = 20.0  # messages per second for announcements, below Telegram's ~30 so replies keep room
 
     @property
     def sandbox(self) -> bool:
@@ -120,6 +121,15 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("QB_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR")
 
+    rate_text = get("QB_BROADCAST_RATE") or "20"
+    try:
+        broadcast_rate = float(rate_text)
+    except ValueError:
+        broadcast_rate = -1.0
+    if not 0 < broadcast_rate <= 1000:
+        raise ConfigError(f"QB_BROADCAST_RATE: {rate_text!r} is not a rate in messages per second (0-1000; "
+                          "Telegram allows about 30)")
+
     knowledge_dir = Path(get("QB_KNOWLEDGE_DIR") or KNOWLEDGE_DIR)
     if not knowledge_dir.is_dir():
         raise ConfigError(f"QB_KNOWLEDGE_DIR: {knowledge_dir} is not a directory")
@@ -136,4 +146,5 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
         webhook_secret=webhook_secret,
         bot_api_url=bot_api_url,
         log_level=log_level,
+        broadcast_rate=broadcast_rate,
     )

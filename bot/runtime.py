@@ -14,7 +14,7 @@ import uvicorn
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, run_shutdown_hooks
 from bot.config import Config, ConfigError
 from bot.qa import KnowledgeService
 from bot.sandbox.server import SandboxServer
@@ -109,6 +109,9 @@ class Runtime:
         else:
             await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10,
                                                          bootstrap_retries=5)
+        if not config.sandbox and config.broadcast_rate > 30:
+            log.warning("QB_BROADCAST_RATE=%s is above Telegram's limit of about 30 messages per second",
+                        config.broadcast_rate)
         log.info("qualitybot running in %s mode on %s", self.mode, self.url)
 
     async def _deliver(self, body: dict[str, Any]) -> None:
@@ -136,6 +139,7 @@ class Runtime:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
+                await run_shutdown_hooks(app)
                 await app.stop()
             await app.shutdown()
         if self._server is not None:

@@ -94,15 +94,11 @@ def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False) ->
     if user.get("team_id"):
         keyboard[1].append(Button("退出团队", callback("me", "leave")))
     if is_admin:
-        keyboard.append([Button("团队管理", callback("admin", "teams"))])
+        keyboard.append([Button("团队管理", callback("admin", "teams")), Button("角色管理", callback("rm"))])
     if is_organiser:
         keyboard.append([Button("竞赛管理", callback("org", "list"))])
     keyboard.append([Button("返回主菜单", callback("menu", "home"))])
     return profile_text(user), keyboard
-
-
-def coming_soon(feature: str) -> str:
-    return f"“{feature}”功能正在建设中，敬请期待。现在可以直接打字提问。"
 
 
 def team_line(team: dict[str, Any], bot_username: str) -> str:

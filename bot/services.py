@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.accounts import Accounts
+from bot.announcements import Announcements
 from bot.config import Config
 from bot.contests import Contests
 from bot.practice import Practice
 from bot.qa import KnowledgeService, QuestionAnswering
+from bot.roles import Roles
 from bot.storage import Storage
 
 
@@ -21,18 +23,21 @@ class Services:
     qa: QuestionAnswering
     contests: Contests
     practice: Practice
+    roles: Roles
+    announcements: Announcements
 
     @classmethod
     def create(cls, config: Config, storage: Storage, knowledge: KnowledgeService | None = None) -> "Services":
         knowledge = knowledge or KnowledgeService(config.knowledge_dir)
         contests = Contests(storage, lambda: knowledge.bank, lambda: knowledge.kb, config.tz)
         practice = Practice(storage, lambda: knowledge.bank, lambda: knowledge.kb, config.tz)
+        roles = Roles(storage, config.admin_ids, contests.clock)
         return cls(config=config, storage=storage, accounts=Accounts(storage), knowledge=knowledge,
-                   qa=QuestionAnswering(storage, knowledge), contests=contests, practice=practice)
+                   qa=QuestionAnswering(storage, knowledge), contests=contests, practice=practice, roles=roles,
+                   announcements=Announcements(storage, roles, contests.clock))
 
     def is_admin(self, user_id: int) -> bool:
-        return user_id in self.config.admin_ids
+        return self.roles.is_admin(user_id)
 
     def is_organiser(self, user_id: int) -> bool:
-        """Contest organisers; until roles can be granted, the administrators organise."""
-        return self.is_admin(user_id)
+        return self.roles.is_organiser(user_id)

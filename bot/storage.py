@@ -203,6 +203,74 @@ def m004_practice(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migrations()
+def m005_roles_and_audit(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+        CREATE TABLE roles (
+            user_id INTEGER NOT NULL,
+            role TEXT NOT NULL,                     -- bureau | organiser
+            scope TEXT NOT NULL,                    -- a 市县, or 全省
+            granted_by INTEGER,
+            granted_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, role)
+        );
+        CREATE TABLE invites (
+            code TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            created_by INTEGER,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_by INTEGER,
+            used_at TEXT,
+            revoked_at TEXT
+        );
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor_id INTEGER,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}'
+        );
+        ALTER TABLE users ADD COLUMN notify_announcements INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE users ADD COLUMN notify_tips INTEGER NOT NULL DEFAULT 1;
+    """)
+
+
+@migrations()
+def m006_announcements(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+        CREATE TABLE announcements (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL DEFAULT 'announcement',   -- announcement | tip
+            author_id INTEGER,
+            regions TEXT NOT NULL,                       -- JSON list of 市县
+            role_filter TEXT,
+            team_id INTEGER,
+            text TEXT NOT NULL DEFAULT '',
+            media_kind TEXT,                             -- photo | document
+            media_file_id TEXT,
+            media_name TEXT,
+            created_at TEXT NOT NULL,
+            scheduled_at TEXT,
+            status TEXT NOT NULL,                        -- scheduled | sending | done | cancelled
+            progress_chat_id INTEGER,
+            progress_message_id INTEGER,
+            finished_at TEXT
+        );
+        CREATE TABLE deliveries (
+            announcement_id INTEGER NOT NULL REFERENCES announcements(id),
+            user_id INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',      -- pending | sending | sent | blocked | failed | ambiguous | cancelled
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            updated_at TEXT,
+            PRIMARY KEY (announcement_id, user_id)
+        );
+        CREATE INDEX deliveries_status ON deliveries (announcement_id, status);
+    """)
+
+
 def _known_migration_names() -> set[str]:
     return {m.name for m in migrations._migrations}
 
@@ -553,6 +621,133 @@ class Storage:
                    WHERE user_id = ?""", [today, yesterday, today, user_id])
         row = self.daily_subscription(user_id)
         return row["streak"] if row else 0
+
+    # --- roles, invites, audit -----------------------------------------------------------------------
+
+    def roles_of(self, user_id: int) -> dict[str, str]:
+        return {row["role"]: row["scope"] for row in self.db["roles"].rows_where("user_id = ?", [user_id])}
+
+    def role_holders(self) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            """SELECT r.*, u.first_name, u.region FROM roles r LEFT JOIN users u ON u.id = r.user_id
+               ORDER BY r.role, r.scope, r.user_id"""))
+
+    def grant_role(self, user_id: int, role: str, scope: str, granted_by: int | None) -> None:
+        self.db.execute(
+            """INSERT INTO roles (user_id, role, scope, granted_by, granted_at) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (user_id, role) DO UPDATE SET scope = excluded.scope, granted_by = excluded.granted_by,
+                   granted_at = excluded.granted_at""", [user_id, role, scope, granted_by, utcnow()])
+        self.db.conn.commit()
+
+    def revoke_role(self, user_id: int, role: str) -> bool:
+        cursor = self.db.execute("DELETE FROM roles WHERE user_id = ? AND role = ?", [user_id, role])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def insert_invite(self, row: dict[str, Any]) -> None:
+        self.db["invites"].insert({**row, "created_at": utcnow()})
+
+    def invite(self, code: str) -> dict[str, Any] | None:
+        rows = list(self.db["invites"].rows_where("code = ?", [code]))
+        return rows[0] if rows else None
+
+    def use_invite(self, code: str, user_id: int, now: str) -> bool:
+        """Mark the invite used by this user, only if it is still unused, unrevoked and unexpired."""
+        cursor = self.db.execute(
+            """UPDATE invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL AND revoked_at IS NULL
+               AND expires_at > ?""", [user_id, now, code, now])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def log_audit(self, actor_id: int | None, action: str, detail: str) -> None:
+        self.db["audit"].insert({"at": utcnow(), "actor_id": actor_id, "action": action, "detail": detail})
+
+    def audit_entries(self, limit: int = 50) -> list[dict[str, Any]]:
+        return list(self.db["audit"].rows_where(order_by="id DESC", limit=limit))
+
+    def set_notifications(self, user_id: int, **flags: int) -> None:
+        allowed = {"notify_announcements", "notify_tips"}
+        if set(flags) - allowed:
+            raise ValueError(f"unknown notification flags {set(flags) - allowed}")
+        self.db["users"].update(user_id, {**flags, "updated_at": utcnow()})
+
+    # --- announcements -------------------------------------------------------------------------------
+
+    def audience(self, regions: list[str], role: str | None, team_id: int | None, flag: str) -> list[int]:
+        """Active users of these 市县 (narrowed by role or team) who have not switched this kind off."""
+        if flag not in ("notify_announcements", "notify_tips") or not regions:
+            return []
+        sql = f"SELECT id FROM users WHERE active = 1 AND {flag} = 1 AND region IN ({','.join('?' * len(regions))})"
+        params: list[Any] = list(regions)
+        if role:
+            sql += " AND role = ?"
+            params.append(role)
+        if team_id:
+            sql += " AND team_id = ?"
+            params.append(team_id)
+        return [row[0] for row in self.db.execute(sql + " ORDER BY id", params)]
+
+    def insert_announcement(self, row: dict[str, Any], recipients: list[int]) -> int:
+        """The announcement and one pending delivery per recipient, stored together before anything is sent."""
+        with self.db.atomic():
+            announcement_id = self.db["announcements"].insert({**row, "created_at": utcnow()}).last_pk
+            self.db["deliveries"].insert_all(
+                ({"announcement_id": announcement_id, "user_id": user_id} for user_id in recipients), batch_size=1000)
+        return announcement_id
+
+    def announcement(self, announcement_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["announcements"].rows_where("id = ?", [announcement_id]))
+        return rows[0] if rows else None
+
+    def update_announcement(self, announcement_id: int, fields: dict[str, Any]) -> None:
+        self.db["announcements"].update(announcement_id, fields)
+
+    def announcements_with_status(self, status: str) -> list[dict[str, Any]]:
+        return list(self.db["announcements"].rows_where("status = ?", [status], order_by="id"))
+
+    def due_announcements(self, now: str) -> list[dict[str, Any]]:
+        return list(self.db["announcements"].rows_where("status = 'scheduled' AND scheduled_at <= ?", [now],
+                                                        order_by="scheduled_at"))
+
+    def recent_announcements(self, region: str, limit: int = 10) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            """SELECT a.* FROM announcements a, json_each(a.regions) r
+               WHERE a.kind = 'announcement' AND r.value = ? AND a.status IN ('sending', 'done')
+               ORDER BY a.id DESC LIMIT ?""", [region, limit]))
+
+    def tip_created_since(self, moment: str) -> bool:
+        return bool(list(self.db.query(
+            "SELECT 1 FROM announcements WHERE kind = 'tip' AND created_at >= ? LIMIT 1", [moment])))
+
+    def pending_deliveries(self, announcement_id: int, max_attempts: int, limit: int) -> list[int]:
+        return [row[0] for row in self.db.execute(
+            "SELECT user_id FROM deliveries WHERE announcement_id = ? AND status = 'pending' AND attempts < ? "
+            "ORDER BY user_id LIMIT ?", [announcement_id, max_attempts, limit])]
+
+    def mark_delivery(self, announcement_id: int, user_id: int, status: str, error: str | None = None,
+                      count_attempt: bool = False, only_if: str | None = None) -> bool:
+        sql = ("UPDATE deliveries SET status = ?, last_error = ?, updated_at = ?, attempts = attempts + ? "
+               "WHERE announcement_id = ? AND user_id = ?")
+        params: list[Any] = [status, error, utcnow(), int(count_attempt), announcement_id, user_id]
+        if only_if:
+            sql += " AND status = ?"
+            params.append(only_if)
+        cursor = self.db.execute(sql, params)
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def settle_deliveries(self, announcement_id: int, from_status: str, to_status: str) -> int:
+        cursor = self.db.execute("UPDATE deliveries SET status = ?, updated_at = ? WHERE announcement_id = ? AND status = ?",
+                                 [to_status, utcnow(), announcement_id, from_status])
+        self.db.conn.commit()
+        return cursor.rowcount
+
+    def delivery_counts(self, announcement_id: int) -> dict[str, int]:
+        return {row[0]: row[1] for row in self.db.execute(
+            "SELECT status, COUNT(*) FROM deliveries WHERE announcement_id = ? GROUP BY status", [announcement_id])}
+
+    def deliveries(self, announcement_id: int) -> list[dict[str, Any]]:
+        return list(self.db["deliveries"].rows_where("announcement_id = ?", [announcement_id], order_by="user_id"))
 
     def team_codes(self) -> set[str]:
         return {row["code"] for row in self.db.query("SELECT code FROM teams")}

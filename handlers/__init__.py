@@ -6,15 +6,17 @@ they were added and stops at the first match, so conversations come before the c
 
 from __future__ import annotations
 
-from handlers import admin, ask, contest, errors, fallback, organiser, practice, start
+from handlers import admin, announce, ask, contest, errors, fallback, organiser, practice, roles, start
 
 
 def register_all(application) -> None:
     admin.register(application)      # team creation conversation (administrators)
     organiser.register(application)  # contest creation and editing conversations, contest management
+    announce.register(application)   # announcement conversation (takes text, photos, files), 公告, subscriptions
     start.register(application)      # /start, registration, /me, main menu, team code conversation
     contest.register(application)    # contests: list, questions with timers, answers, /rank
     practice.register(application)   # 每日练习, 错题本, statistics, 每日一题
+    roles.register(application)      # administrators: invites, revocation, audit log
     ask.register(application)        # free text is a question: after the conversations that expect text
     fallback.register(application)   # non-text messages, unknown commands, stale or forged buttons: last
     errors.register(application)

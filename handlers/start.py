@@ -8,11 +8,13 @@ from telegram.ext import (CallbackQueryHandler, CommandHandler, ConversationHand
 
 from bot import screens
 from bot.accounts import REGIONS, ROLES, AccountError
-from bot.render import parse_callback
+from bot.render import escape, parse_callback
+from bot.roles import ROLE_NAMES, InviteError
 from handlers.common import send, show, stale
 from handlers.context import BotContext
 
 TEAM_PREFIX = "team_"
+INVITE_PREFIX = "inv_"
 AWAIT_TEAM_CODE = 1
 
 
@@ -35,7 +37,14 @@ async def start(update: Update, context: BotContext) -> None:
     """/start [team_<code>]: greet, join a team from a deep link, continue registration or show the menu."""
     user = _user(update, context)
     payload = context.args[0] if context.args else ""
-    if payload.startswith(TEAM_PREFIX):
+    if payload.startswith(INVITE_PREFIX):
+        try:
+            role, scope = context.services.roles.redeem(user, payload[len(INVITE_PREFIX):])
+            await send(update, f"已获得权限：{escape(scope)} {ROLE_NAMES[role]}。在“我的”里可以找到相应功能。")
+            user = context.services.accounts.get(user["id"])
+        except InviteError as exc:
+            await send(update, escape(str(exc)))
+    elif payload.startswith(TEAM_PREFIX):
         try:
             team = context.services.accounts.join_team(user["id"], payload[len(TEAM_PREFIX):])
             await send(update, screens.joined_team(team))
@@ -157,9 +166,6 @@ async def on_menu_button(update: Update, context: BotContext) -> None:
         await me(update, context)
     elif item == ["home"]:
         await show(update, *screens.main_menu(_user(update, context)))
-    elif item and item[0] in {"notice"}:
-        labels = dict((key, label) for label, key in screens.MENU_ITEMS)
-        await send(update, screens.coming_soon(labels[item[0]]), screens.main_menu_keyboard())
     else:
         await stale(update)
         return
@@ -186,4 +192,4 @@ def register(application) -> None:
     application.add_handler(CommandHandler("cancel", cancel))
     application.add_handler(CallbackQueryHandler(on_registration_button, pattern=r"^reg:"))
     application.add_handler(CallbackQueryHandler(on_profile_button, pattern=r"^me:"))
-    application.add_handler(CallbackQueryHandler(on_menu_button, pattern=r"^menu:(me|home|notice)$"))
+    application.add_handler(CallbackQueryHandler(on_menu_button, pattern=r"^menu:(me|home)$"))

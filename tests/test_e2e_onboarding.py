@@ -51,7 +51,8 @@ async def test_menu_buttons_answer(bot):
     await client.send(USER, "/start")
     await client.wait_for(USER, has_button("公告"), after=after)
     await client.press(USER, "公告")
-    await client.wait_text(USER, "建设中", after=after)
+    notices = await client.wait_text(USER, "三亚市公告", after=after)
+    assert any("订阅设置" in label for row in notices["buttons"] for label in row)
 
 
 async def test_team_deep_link_and_restart_keeps_registration(tmp_path, knowledge_service):

@@ -1,0 +1,116 @@
+"""Who may do what: administrators (from QB_ADMIN_IDS), bureaus (住建局) and contest organisers, scoped to a 市县 or
+the whole province. Every privileged action is checked here, not by hiding buttons, and written to the audit log."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from bot.accounts import REGION_NAMES
+from bot.storage import Storage
+
+PROVINCE = "全省"
+ROLE_NAMES = {"bureau": "住建局", "organiser": "组织者"}
+INVITE_PREFIX = "inv_"
+
+
+class PermissionDenied(PermissionError):
+    """Shown to the user (Chinese)."""
+
+
+class InviteError(ValueError):
+    """Shown to the user (Chinese)."""
+
+
+@dataclass
+class Roles:
+    storage: Storage
+    admin_ids: frozenset[int]
+    clock: Callable[[], datetime]
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.admin_ids
+
+    def scope(self, user_id: int, role: str) -> str | None:
+        """The 市县 (or 全省) this user holds the role for; administrators hold every role for the province."""
+        if self.is_admin(user_id):
+            return PROVINCE
+        return self.storage.roles_of(user_id).get(role)
+
+    def is_organiser(self, user_id: int) -> bool:
+        return self.scope(user_id, "organiser") is not None
+
+    def is_bureau(self, user_id: int) -> bool:
+        return self.scope(user_id, "bureau") is not None
+
+    def require(self, user_id: int, role: str, message: str | None = None) -> str:
+        scope = self.scope(user_id, role)
+        if scope is None:
+            raise PermissionDenied(message or f"只有{ROLE_NAMES.get(role, '管理员')}可以进行这个操作。")
+        return scope
+
+    def require_admin(self, user_id: int) -> None:
+        if not self.is_admin(user_id):
+            raise PermissionDenied("只有管理员可以进行这个操作。")
+
+    def allowed_regions(self, user_id: int, role: str, wanted: list[str] | None) -> list[str]:
+        """The 市县 a bureau or organiser may address: their own, or any for the province; refuses others."""
+        scope = self.require(user_id, role)
+        if scope == PROVINCE:
+            return list(wanted) if wanted else [r for r in REGION_NAMES]
+        if wanted and any(region != scope for region in wanted):
+            raise PermissionDenied(f"您只能面向{scope}。")
+        return [scope]
+
+    def audit(self, actor_id: int | None, action: str, **detail: Any) -> None:
+        self.storage.log_audit(actor_id, action, json.dumps(detail, ensure_ascii=False, default=str))
+
+    # --- invites -------------------------------------------------------------------------------------
+
+    def create_invite(self, actor_id: int | None, role: str, scope: str, days: int) -> str:
+        """A one-time deep-link code granting `role` for `scope`; only administrators (or the command line)."""
+        if actor_id is not None:
+            self.require_admin(actor_id)
+        if role not in ROLE_NAMES:
+            raise InviteError("角色只能是住建局或组织者。")
+        if scope != PROVINCE and scope not in REGION_NAMES:
+            raise InviteError(f"“{scope}”不是海南的市县。")
+        if not 1 <= days <= 90:
+            raise InviteError("有效期为 1 到 90 天。")
+        code = secrets.token_urlsafe(12)
+        expires = self.clock() + timedelta(days=days)
+        self.storage.insert_invite({"code": code, "role": role, "scope": scope, "created_by": actor_id,
+                                    "expires_at": expires.isoformat(timespec="seconds")})
+        self.audit(actor_id, "invite.create", role=role, scope=scope, days=days)
+        return code
+
+    def redeem(self, user: dict[str, Any], code: str) -> tuple[str, str]:
+        invite = self.storage.invite(code)
+        now = self.clock().isoformat(timespec="seconds")
+        if invite is None or invite["revoked_at"]:
+            raise InviteError("邀请链接无效。")
+        if invite["used_by"] is not None:
+            raise InviteError("这个邀请链接已经被使用过了，每个链接只能用一次。")
+        if invite["expires_at"] <= now:
+            raise InviteError("邀请链接已过期，请联系管理员重新生成。")
+        region = user.get("region")
+        if invite["scope"] != PROVINCE and region and region != invite["scope"]:
+            raise InviteError(f"这个邀请适用于{invite['scope']}，与您登记的市县（{region}）不一致。")
+        if not self.storage.use_invite(code, user["id"], now):
+            raise InviteError("这个邀请链接已经被使用过了，每个链接只能用一次。")
+        self.storage.grant_role(user["id"], invite["role"], invite["scope"], invite["created_by"])
+        if invite["scope"] != PROVINCE and not region:
+            self.storage.update_user(user["id"], region=invite["scope"])
+        self.audit(user["id"], "role.grant", role=invite["role"], scope=invite["scope"], invite_by=invite["created_by"])
+        return invite["role"], invite["scope"]
+
+    def revoke(self, actor_id: int | None, user_id: int, role: str) -> bool:
+        if actor_id is not None:
+            self.require_admin(actor_id)
+        revoked = self.storage.revoke_role(user_id, role)
+        if revoked:
+            self.audit(actor_id, "role.revoke", user_id=user_id, role=role)
+        return revoked
