@@ -207,7 +207,8 @@ class Broadcaster:
                  progress: Callable[[int, Summary], Awaitable[None]] | None = None, progress_every: float = 2.0):
         self.announcements = announcements
         self.send = send
-        self.limiter = AsyncLimiter(rate_per_second, 1)
+        # one message per 1/rate seconds: a bucket of `rate` per second would allow a burst of twice the rate
+        self.limiter = AsyncLimiter(1, 1 / rate_per_second)
         self.concurrency = concurrency
         self.progress = progress
         self.progress_every = progress_every
