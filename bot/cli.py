@@ -315,6 +315,110 @@ def cmd_contest_export(args, config: Config) -> int:
     return 0
 
 
+def _services(config: Config, storage):
+    from bot.contests import utc_now
+    from bot.reports import Reports
+    from bot.roles import Roles
+
+    roles = Roles(storage, config.admin_ids, utc_now)
+    return roles, Reports(storage, roles, utc_now)
+
+
+def cmd_reports_list(args, config: Config) -> int:
+    from bot.storage import Storage
+
+    storage = Storage.open(config.db_path)
+    try:
+        _, reports = _services(config, storage)
+        print("id\tdeadline\tsubmitted\ttitle")
+        for request in storage.report_requests():
+            _, rows = reports.status(None, request["id"])
+            print(f"{request['id']}\t{request['deadline']}\t{sum(1 for r in rows if r.submitted_at)}/{len(rows)}\t"
+                  f"{request['title']}")
+    finally:
+        storage.close()
+    return 0
+
+
+def cmd_reports_export(args, config: Config) -> int:
+    from bot.reports import ReportError
+    from bot.storage import Storage
+
+    storage = Storage.open(config.db_path)
+    try:
+        _, reports = _services(config, storage)
+        data = reports.archive(None, args.id)
+    except ReportError as exc:
+        return fail(f"report request {args.id}: {exc}")
+    finally:
+        storage.close()
+    output = Path(args.output or f"report-{args.id}.zip")
+    output.write_bytes(data)
+    print(output)
+    return 0
+
+
+def cmd_roles_invite(args, config: Config) -> int:
+    from bot.accounts import resolve_region
+    from bot.roles import PROVINCE, InviteError
+    from bot.storage import Storage
+
+    scope = PROVINCE if args.scope in (PROVINCE, "province") else resolve_region(args.scope)
+    if scope is None:
+        return fail(f"--scope: {args.scope!r} is not a Hainan 市县 (or 全省)")
+    storage = Storage.open(config.db_path)
+    try:
+        roles, _ = _services(config, storage)
+        code = roles.create_invite(None, args.role, scope, args.days)
+    except InviteError as exc:
+        return fail(str(exc))
+    finally:
+        storage.close()
+    print(f"https://t.me/{args.bot_username}?start=inv_{code}")
+    return 0
+
+
+def cmd_roles_list(args, config: Config) -> int:
+    from bot.storage import Storage
+
+    storage = Storage.open(config.db_path)
+    try:
+        print("user_id\tname\trole\tscope\tgranted_at")
+        for holder in storage.role_holders():
+            print(f"{holder['user_id']}\t{holder['first_name'] or ''}\t{holder['role']}\t{holder['scope']}\t"
+                  f"{holder['granted_at']}")
+        for admin in sorted(config.admin_ids):
+            print(f"{admin}\t\tadmin\t全省\tQB_ADMIN_IDS")
+    finally:
+        storage.close()
+    return 0
+
+
+def cmd_roles_revoke(args, config: Config) -> int:
+    from bot.storage import Storage
+
+    storage = Storage.open(config.db_path)
+    try:
+        roles, _ = _services(config, storage)
+        revoked = roles.revoke(None, args.user_id, args.role)
+    finally:
+        storage.close()
+    print("revoked" if revoked else "the user did not hold that role")
+    return 0 if revoked else 1
+
+
+def cmd_roles_audit(args, config: Config) -> int:
+    from bot.storage import Storage
+
+    storage = Storage.open(config.db_path)
+    try:
+        for entry in reversed(storage.audit_entries(args.limit)):
+            print(f"{entry['at']}\t{entry['actor_id'] or 'cli'}\t{entry['action']}\t{entry['detail']}")
+    finally:
+        storage.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qualitybot", description="质量通: construction-quality bot for Hainan")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -368,6 +472,30 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     export.add_argument("--output", help="file to write (default contest-ID.xlsx or .csv)")
     export.set_defaults(func=cmd_contest_export)
+
+    reports = commands.add_parser("reports", help="信息报送").add_subparsers(dest="reports_command", required=True)
+    reports.add_parser("list", help="report requests and how many 市县 submitted").set_defaults(func=cmd_reports_list)
+    report_export = reports.add_parser("export", help="everything submitted, as a ZIP with one folder per 市县")
+    report_export.add_argument("id", type=int)
+    report_export.add_argument("--output", help="file to write (default report-ID.zip)")
+    report_export.set_defaults(func=cmd_reports_export)
+
+    roles = commands.add_parser("roles", help="roles, invites and the audit log").add_subparsers(
+        dest="roles_command", required=True)
+    invite = roles.add_parser("invite", help="print a one-time invite link granting a role")
+    invite.add_argument("--role", choices=["bureau", "organiser"], required=True)
+    invite.add_argument("--scope", required=True, help="a 市县 (e.g. 三亚) or 全省")
+    invite.add_argument("--days", type=int, default=7)
+    invite.add_argument("--bot-username", default="qualitybot_sandbox_bot")
+    invite.set_defaults(func=cmd_roles_invite)
+    roles.add_parser("list", help="who holds which role").set_defaults(func=cmd_roles_list)
+    revoke = roles.add_parser("revoke", help="take a role away")
+    revoke.add_argument("user_id", type=int)
+    revoke.add_argument("role", choices=["bureau", "organiser"])
+    revoke.set_defaults(func=cmd_roles_revoke)
+    audit = roles.add_parser("audit", help="the latest privileged actions")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.set_defaults(func=cmd_roles_audit)
 
     quiz = commands.add_parser("quiz", help="question bank tools").add_subparsers(dest="quiz_command", required=True)
     for name, func, text in [("check", cmd_quiz_check, "validate every question file"),

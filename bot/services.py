@@ -10,6 +10,7 @@ from bot.config import Config
 from bot.contests import Contests
 from bot.practice import Practice
 from bot.qa import KnowledgeService, QuestionAnswering
+from bot.reports import Reports
 from bot.roles import Roles
 from bot.storage import Storage
 
@@ -25,6 +26,7 @@ class Services:
     practice: Practice
     roles: Roles
     announcements: Announcements
+    reports: Reports
 
     @classmethod
     def create(cls, config: Config, storage: Storage, knowledge: KnowledgeService | None = None) -> "Services":
@@ -34,7 +36,8 @@ class Services:
         roles = Roles(storage, config.admin_ids, contests.clock)
         return cls(config=config, storage=storage, accounts=Accounts(storage), knowledge=knowledge,
                    qa=QuestionAnswering(storage, knowledge), contests=contests, practice=practice, roles=roles,
-                   announcements=Announcements(storage, roles, contests.clock))
+                   announcements=Announcements(storage, roles, contests.clock),
+                   reports=Reports(storage, roles, contests.clock))
 
     def is_admin(self, user_id: int) -> bool:
         return self.roles.is_admin(user_id)

@@ -6,13 +6,14 @@ they were added and stops at the first match, so conversations come before the c
 
 from __future__ import annotations
 
-from handlers import admin, announce, ask, contest, errors, fallback, organiser, practice, roles, start
+from handlers import admin, announce, ask, contest, errors, fallback, organiser, practice, reports, roles, start
 
 
 def register_all(application) -> None:
     admin.register(application)      # team creation conversation (administrators)
     organiser.register(application)  # contest creation and editing conversations, contest management
     announce.register(application)   # announcement conversation (takes text, photos, files), 公告, subscriptions
+    reports.register(application)    # 信息报送: request and submission conversations (take text, photos, files)
     start.register(application)      # /start, registration, /me, main menu, team code conversation
     contest.register(application)    # contests: list, questions with timers, answers, /rank
     practice.register(application)   # 每日练习, 错题本, statistics, 每日一题

@@ -162,7 +162,7 @@ async def test_scheduled_announcement_is_sent_when_due(fast_bot):
     await client.wait_text(30_001, "定时公告", timeout=45)
 
 
-@pytest.mark.parametrize("command", ["/announce", "/roles", "/newteam", "/newcontest", "/contests", "/reload",
+@pytest.mark.parametrize("command", ["/announce", "/roles", "/newteam", "/newcontest", "/contests", "/reload", "/reports",
                                      ])
 async def test_every_privileged_command_refuses_ordinary_users(fast_bot, command):
     client = fast_bot.client

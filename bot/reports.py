@@ -1,0 +1,177 @@
+"""信息报送: the province asks 市县 bureaus for summaries, photos and documents by a deadline, and collects them."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from bot.accounts import REGION_NAMES
+from bot.contests import iso, parse_iso
+from bot.roles import PROVINCE, PermissionDenied, Roles
+from bot.storage import Storage
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # Telegram lets bots download files up to 20 MB
+REMINDERS = [("3d", timedelta(days=3)), ("1d", timedelta(days=1))]
+
+
+class ReportError(ValueError):
+    """Shown to the user (Chinese)."""
+
+
+@dataclass(frozen=True)
+class RegionStatus:
+    region: str
+    submitted_at: str | None
+    submitted_by: str | None
+    items: int
+
+
+@dataclass
+class Reports:
+    storage: Storage
+    roles: Roles
+    clock: Callable[[], datetime]
+
+    def _province(self, user_id: int) -> None:
+        if self.roles.scope(user_id, "bureau") != PROVINCE:
+            raise PermissionDenied("只有省住建厅（全省范围的住建局用户）或管理员可以发起和查看报送。")
+
+    def create(self, user_id: int, title: str, instructions: str, deadline: datetime,
+               regions: list[str] | None) -> dict[str, Any]:
+        self._province(user_id)
+        if not title.strip() or len(title) > 60:
+            raise ReportError("标题不能为空，且不超过 60 个字。")
+        if deadline <= self.clock():
+            raise ReportError("截止时间已经过去，请设置以后的时间。")
+        regions = regions or list(REGION_NAMES[:-1])  # every 市县 and 洋浦; 省直属 reports to itself
+        if any(region not in REGION_NAMES for region in regions):
+            raise ReportError("报送范围里有不认识的市县。")
+        request_id = self.storage.insert_report_request({
+            "title": title.strip(), "instructions": instructions.strip(), "deadline": iso(deadline),
+            "regions": json.dumps(regions, ensure_ascii=False), "created_by": user_id})
+        self.roles.audit(user_id, "report.create", id=request_id, regions=len(regions), deadline=iso(deadline))
+        return self.storage.report_request(request_id)
+
+    def regions_of(self, request: dict[str, Any]) -> list[str]:
+        return json.loads(request["regions"])
+
+    def open_for(self, user_id: int) -> list[dict[str, Any]]:
+        """Requests this bureau user's 市县 must answer, newest deadline first."""
+        scope = self.roles.scope(user_id, "bureau")
+        if scope is None:
+            return []
+        return [r for r in self.storage.report_requests() if scope == PROVINCE or scope in self.regions_of(r)]
+
+    def submitter(self, user_id: int, request_id: int) -> tuple[dict[str, Any], str]:
+        """The request and the 市县 this user submits for; refuses other 市县, the province, and late submissions."""
+        scope = self.roles.require(user_id, "bureau")
+        request = self.storage.report_request(request_id)
+        if request is None:
+            raise ReportError("没有这个报送要求。")
+        if scope == PROVINCE or scope not in self.regions_of(request):
+            raise PermissionDenied("这个报送要求不需要您所在的单位报送。")
+        if parse_iso(request["deadline"]) <= self.clock():
+            raise ReportError("已经过了截止时间，不能再报送。如有特殊情况请联系省住建厅。")
+        return request, scope
+
+    def add(self, user_id: int, request_id: int, kind: str, text: str | None = None, file_name: str | None = None,
+            content: bytes | None = None) -> int:
+        """One more piece of the draft; returns how many pieces the draft has."""
+        request, region = self.submitter(user_id, request_id)
+        if kind == "text" and not (text or "").strip():
+            raise ReportError("内容不能为空。")
+        if content is not None and len(content) > MAX_FILE_BYTES:
+            raise ReportError("文件超过 20 MB，机器人无法接收。请压缩后再发。")
+        self.storage.add_report_item({"request_id": request_id, "region": region, "user_id": user_id, "kind": kind,
+                                      "text": text, "file_name": file_name, "content": content,
+                                      "size": len(content) if content is not None else None})
+        return len(self.storage.report_items(request_id, region, "draft"))
+
+    def submit(self, user_id: int, request_id: int) -> int:
+        request, region = self.submitter(user_id, request_id)
+        if not self.storage.report_items(request_id, region, "draft"):
+            raise ReportError("还没有添加任何材料。")
+        count = self.storage.submit_report(request_id, region, user_id, iso(self.clock()))
+        self.roles.audit(user_id, "report.submit", id=request_id, region=region, items=count)
+        return count
+
+    def discard(self, user_id: int, request_id: int) -> None:
+        _, region = self.submitter(user_id, request_id)
+        self.storage.clear_report_drafts(request_id, region)
+
+    def status(self, user_id: int | None, request_id: int) -> tuple[dict[str, Any], list[RegionStatus]]:
+        if user_id is not None:
+            self._province(user_id)
+        request = self.storage.report_request(request_id)
+        if request is None:
+            raise ReportError("没有这个报送要求。")
+        submissions = self.storage.report_submissions(request_id)
+        rows = []
+        for region in self.regions_of(request):
+            submission = submissions.get(region)
+            items = len(self.storage.report_items(request_id, region, "submitted")) if submission else 0
+            rows.append(RegionStatus(region, submission["submitted_at"] if submission else None,
+                                     submission["first_name"] if submission else None, items))
+        return request, rows
+
+    def gather(self, user_id: int | None, request_id: int) -> tuple[dict[str, Any], list[RegionStatus], dict]:
+        """Everything submitted for a request (read on the database's thread; packing can happen elsewhere)."""
+        request, rows = self.status(user_id, request_id)
+        items = {row.region: self.storage.report_items(request_id, row.region, "submitted")
+                 for row in rows if row.submitted_at}
+        if user_id is not None:
+            self.roles.audit(user_id, "report.export", id=request_id)
+        return request, rows, items
+
+    def archive(self, user_id: int | None, request_id: int) -> bytes:
+        return pack_archive(*self.gather(user_id, request_id))
+
+    def reminders_due(self) -> list[tuple[dict[str, Any], str, str]]:
+        """(request, 市县, kind) for each 市县 yet to submit that has not had this reminder: 3 days and 1 day before."""
+        now = self.clock()
+        due = []
+        for request in self.storage.report_requests():
+            deadline = parse_iso(request["deadline"])
+            if deadline <= now:
+                continue
+            submitted = self.storage.report_submissions(request["id"])
+            for kind, before in REMINDERS:
+                if now < deadline - before:
+                    continue
+                for region in self.regions_of(request):
+                    if region not in submitted and self.storage.mark_reminder(request["id"], region, kind):
+                        due.append((request, region, kind))
+        return due
+
+
+def pack_archive(request: dict[str, Any], rows: list[RegionStatus], items: dict[str, list[dict[str, Any]]]) -> bytes:
+    """A ZIP with one folder per 市县: 文字材料.txt plus every photo and document as sent, and 报送情况.txt."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        status_lines = [f"{request['title']}（截止 {request['deadline']}）"]
+        for row in rows:
+            status_lines.append(f"{row.region}\t{'已报送 ' + row.submitted_at if row.submitted_at else '未报送'}")
+            texts = []
+            for number, item in enumerate(items.get(row.region, []), 1):
+                if item["kind"] == "text":
+                    texts.append(item["text"])
+                    continue
+                name = safe_name(item["file_name"] or f"{item['kind']}-{number}.jpg")
+                archive.writestr(f"{row.region}/{number:02d}-{name}", item["content"] or b"")
+                if item["text"]:
+                    texts.append(f"[{name}] {item['text']}")
+            if texts:
+                archive.writestr(f"{row.region}/文字材料.txt", "\n\n".join(texts))
+        archive.writestr("报送情况.txt", "\n".join(status_lines))
+    return buffer.getvalue()
+
+
+def safe_name(name: str) -> str:
+    """A file name safe inside a ZIP on any system (no folders, no control characters)."""
+    cleaned = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", name).strip(". ")
+    return cleaned[:100] or "file"
