@@ -33,6 +33,7 @@ BOT_COMMANDS = [
 
 async def _post_init(application: Application) -> None:
     """Runs once the bot is known (getMe succeeded), before updates arrive."""
+    application.bot_data["services"].bot_username = application.bot.username
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
     # features that must catch up after a restart (interrupted contest questions, for one) registered these
     for task in application.bot_data.get("startup", []):

@@ -34,6 +34,7 @@ class Config:
     webhook_secret: str | None = None
     bot_api_url: str | None = None
     log_level: str = "INFO"
+    public_url: str | None = None  # where people reach the web pages (the board); defaults to http://host:port
     broadcast_rate: float = 20.0  # messages per second for announcements, below Telegram's ~30 so replies keep room
 
     @property
@@ -57,6 +58,10 @@ class Config:
         if self.sandbox:
             return f"http://{self.host}:{self.port}/bot"
         return None
+
+    @property
+    def web_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def base_file_url(self) -> str | None:
@@ -117,6 +122,10 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
     if bot_api_url is not None and not re.match(r"^https?://", bot_api_url):
         raise ConfigError("QB_BOT_API_URL: must start with http:// or https://")
 
+    public_url = get("QB_PUBLIC_URL")
+    if public_url is not None and not re.match(r"^https?://", public_url):
+        raise ConfigError("QB_PUBLIC_URL: must start with http:// or https://")
+
     log_level = (get("QB_LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("QB_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR")
@@ -147,4 +156,5 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
         bot_api_url=bot_api_url,
         log_level=log_level,
         broadcast_rate=broadcast_rate,
+        public_url=public_url,
     )

@@ -22,6 +22,7 @@ from bot.sandbox.state import SandboxState
 from bot.services import Services
 from bot.storage import Storage
 from bot.web import build_web_app, webhook_route
+from bot.webpages import board_routes, sandbox_page_routes
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,12 @@ class Runtime:
         self.config = config = dataclasses.replace(config, port=sock.getsockname()[1])
         self.services.config = config
 
-        routes = []
+        routes = board_routes(self.services)
         if config.sandbox and not config.bot_api_url:
             journal = config.db_path.with_name(config.db_path.name + ".sandbox.jsonl")
             self.sandbox = SandboxState(journal)
+            # the chat page exists only here: never when a real Telegram token is configured
+            routes += sandbox_page_routes(self.services, self.sandbox)
             routes += SandboxServer(self.sandbox, config.effective_token).routes()
         if config.webhook_url:
             routes.append(webhook_route(urlparse(config.webhook_url).path or "/", config.webhook_secret,

@@ -27,6 +27,7 @@ class Services:
     roles: Roles
     announcements: Announcements
     reports: Reports
+    bot_username: str = "qualitybot_sandbox_bot"  # replaced by the real one once the bot knows itself (getMe)
 
     @classmethod
     def create(cls, config: Config, storage: Storage, knowledge: KnowledgeService | None = None) -> "Services":

@@ -558,6 +558,11 @@ class Storage:
     def contest_attempts(self, contest_id: int) -> list[dict[str, Any]]:
         return list(self.db["attempts"].rows_where("contest_id = ?", [contest_id]))
 
+    def contest_version(self, contest_id: int) -> tuple[int, int]:
+        """Changes whenever someone answers or starts: (answers, attempts)."""
+        return (self.db.execute("SELECT COUNT(*) FROM answers WHERE contest_id = ?", [contest_id]).fetchone()[0],
+                self.db.execute("SELECT COUNT(*) FROM attempts WHERE contest_id = ?", [contest_id]).fetchone()[0])
+
     def contest_answers(self, contest_id: int) -> list[dict[str, Any]]:
         return list(self.db["answers"].rows_where("contest_id = ?", [contest_id], order_by="attempt_id, position"))
 

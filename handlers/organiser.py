@@ -12,6 +12,7 @@ from bot.accounts import REGIONS
 from bot.contests import ContestError, ContestSpec
 from bot.exports import csv_bytes, workbook_bytes
 from bot.render import Button, callback, escape, grid, parse_callback
+from bot.webpages import qr_png
 from handlers.common import send, show, stale
 from handlers.context import BotContext
 
@@ -74,9 +75,9 @@ async def manage(update: Update, context: BotContext) -> None:
     status = services.contests.status(contest)
     participants = len(services.storage.contest_attempts(contest_id))
     flags = sum(f["flags"] for f in services.storage.flags(contest_id))
-    text = (f"<b>{escape(contest['title'])}</b>（{status}）\n参赛 {participants} 人，纠错反馈 {flags} 条\n"
-            f"大屏排行榜令牌：<code>{contest['board_token']}</code>")
+    text = f"<b>{escape(contest['title'])}</b>（{status}）\n参赛 {participants} 人，纠错反馈 {flags} 条"
     keyboard = [[Button("排行榜", callback("cr", contest_id)), Button("纠错反馈", callback("of", contest_id))],
+                [Button("大屏排行榜链接和二维码", callback("ob", contest_id))],
                 [Button("导出 Excel", callback("ox", contest_id, "x")), Button("导出 CSV", callback("ox", contest_id, "c"))]]
     if status == "未开始":
         keyboard.append([Button("修改", callback("oe", contest_id))])
@@ -103,6 +104,22 @@ async def export(update: Update, context: BotContext) -> None:
         data, name = await asyncio.to_thread(csv_bytes, board), f"contest-{contest_id}.csv"
     await update.effective_chat.send_document(data, filename=name,
                                               caption=f"{escape(contest['title'])}：个人、团队和题目统计")
+
+
+async def board_link(update: Update, context: BotContext) -> None:
+    """ob:<contest>: the big-screen link (unguessable) and a QR code people in the hall scan to join."""
+    contest_id = _contest_id(update)
+    contest = _managed(update, context, contest_id) if contest_id else None
+    if contest is None:
+        await stale(update)
+        return
+    services = context.services
+    link = f"{services.config.web_url}/board/{contest['board_token']}"
+    join = f"https://t.me/{services.bot_username}?start=c_{contest_id}"
+    await send(update, f"大屏排行榜（在活动现场的电脑浏览器打开，全屏显示）：\n{escape(link)}\n\n"
+                       f"参赛链接：{escape(join)}\n下面的二维码可以投到大屏上，现场人员扫码即可参赛。")
+    await update.effective_chat.send_photo(await asyncio.to_thread(qr_png, join), caption="扫码参加：" + escape(contest["title"]))
+    await update.callback_query.answer()
 
 
 async def flags(update: Update, context: BotContext) -> None:
@@ -437,6 +454,6 @@ def register(application) -> None:
     ))
     application.add_handler(CommandHandler("contests", my_contests))
     application.add_handler(CallbackQueryHandler(my_contests, pattern=r"^org:list$"))
-    for pattern, handler in [(r"^om:", manage), (r"^ox:", export), (r"^of:", flags), (r"^ok:", close_ask),
+    for pattern, handler in [(r"^om:", manage), (r"^ox:", export), (r"^ob:", board_link), (r"^of:", flags), (r"^ok:", close_ask),
                              (r"^oK:", close_confirmed)]:
         application.add_handler(CallbackQueryHandler(handler, pattern=pattern))

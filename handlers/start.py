@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import (CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler,
                           filters)
 
-from bot import screens
+from bot import quiz_screens, screens
 from bot.accounts import REGIONS, ROLES, AccountError
 from bot.render import escape, parse_callback
 from bot.roles import ROLE_NAMES, InviteError
@@ -15,6 +15,7 @@ from handlers.context import BotContext
 
 TEAM_PREFIX = "team_"
 INVITE_PREFIX = "inv_"
+CONTEST_PREFIX = "c_"
 AWAIT_TEAM_CODE = 1
 
 
@@ -44,6 +45,13 @@ async def start(update: Update, context: BotContext) -> None:
             user = context.services.accounts.get(user["id"])
         except InviteError as exc:
             await send(update, escape(str(exc)))
+    elif payload.startswith(CONTEST_PREFIX) and payload[len(CONTEST_PREFIX):].isdigit():
+        contest = context.services.storage.contest(int(payload[len(CONTEST_PREFIX):]))
+        if contest is not None and context.services.accounts.is_registered(user):
+            attempt = context.services.storage.attempt_of(contest["id"], user["id"])
+            await send(update, *quiz_screens.contest_card(contest, context.services.contests.status(contest), attempt,
+                                                          context.services.config.tz))
+            return
     elif payload.startswith(TEAM_PREFIX):
         try:
             team = context.services.accounts.join_team(user["id"], payload[len(TEAM_PREFIX):])

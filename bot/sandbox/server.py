@@ -506,6 +506,17 @@ class SandboxServer:
         if chat is None:
             return control_error(404, "no such chat")
         wanted_id = body.get("message_id")
+        position = (body.get("row"), body.get("column"))
+        if wanted_id is not None and None not in position:
+            message = chat.messages.get(int(wanted_id))
+            rows = ((message or {}).get("reply_markup") or {}).get("inline_keyboard", [])
+            try:
+                button = rows[int(position[0])][int(position[1])]
+            except (IndexError, TypeError, ValueError):
+                return control_error(404, "no button at that row and column")
+            if "callback_data" not in button:
+                return control_error(404, "that button opens a link")
+            return await self._press(user, chat, message, button, float(body.get("wait", 5)))
         for message_id in sorted(chat.messages, reverse=True):
             message = chat.messages[message_id]
             if message.get("from", {}).get("id") != BOT_USER["id"] or message.get("_deleted"):
@@ -556,12 +567,23 @@ class SandboxServer:
         except (KeyError, ValueError):
             return control_error(400, "chat_id (number), after (number) and wait (seconds) are expected")
 
+        include_user = request.query_params.get("include_user") in ("1", "true")
+
         def listed() -> list[dict[str, Any]]:
             chat = self.state.chats.get(chat_id)
             if chat is None:
                 return []
-            return [public_message(m) for i, m in sorted(chat.messages.items())
-                    if i > after and m.get("from", {}).get("id") == BOT_USER["id"] and not m.get("_deleted")]
+            result = []
+            for message_id, message in sorted(chat.messages.items()):
+                if message_id <= after or message.get("_deleted"):
+                    continue
+                if message.get("from", {}).get("id") == BOT_USER["id"]:
+                    result.append({**public_message(message), "from": "bot"} if include_user else public_message(message))
+                elif include_user:
+                    result.append({"message_id": message_id, "from": "user", "text": message.get("text") or
+                                   message.get("caption") or "", "photo": "photo" in message,
+                                   "document": message.get("document", {}).get("file_name")})
+            return result
 
         if wait > 0 and not listed():
             async with self.state.changed:

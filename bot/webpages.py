@@ -1,0 +1,145 @@
+"""Web pages served by the bot's process: the live contest board for the big screen and the sandbox chat page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from importlib import resources
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from bot.accounts import REGION_NAMES, ROLES, AccountError
+from bot.sandbox.state import BOT_USER, SandboxState
+from bot.services import Services
+
+NOT_FOUND_PAGE = "<!doctype html><meta charset=utf-8><title>404</title><h1>404</h1><p>页面不存在或链接已失效。</p>"
+BOARD_PUSH_SECONDS = 1.0
+KEEPALIVE_SECONDS = 15.0
+
+
+def _page(name: str) -> str:
+    return resources.files("bot").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def board_snapshot(services: Services, contest: dict[str, Any]) -> dict[str, Any]:
+    """What the big screen shows; names go out as data and the page writes them as text, never as HTML."""
+    board = services.contests.leaderboard(contest["id"])
+    return {
+        "title": contest["title"], "status": services.contests.status(contest), "ends_at": contest["ends_at"],
+        "participants": board.participants, "generated_at": board.generated_at,
+        "teams": [{"rank": t.rank, "name": t.name, "mean": t.mean_score, "participants": t.participants,
+                   "rate": t.participation_rate} for t in board.teams if t.ranked][:10],
+        "individuals": [{"rank": i.rank, "name": i.name, "team": i.team, "score": i.score}
+                        for i in board.individuals][:10],
+        "join": f"https://t.me/{services.bot_username}?start=c_{contest['id']}",
+    }
+
+
+def board_routes(services: Services) -> list[Route]:
+    def contest_for(request: Request) -> dict[str, Any] | None:
+        return services.storage.contest_by_board_token(request.path_params["token"])
+
+    async def page(request: Request) -> Response:
+        if contest_for(request) is None:
+            return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
+        return HTMLResponse(_page("board.html"))
+
+    async def data(request: Request) -> Response:
+        contest = contest_for(request)
+        if contest is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return JSONResponse(board_snapshot(services, contest))
+
+    async def events(request: Request) -> Response:
+        """Server-sent events: a new snapshot whenever an answer changes the standings."""
+        contest = contest_for(request)
+        if contest is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+
+        async def stream():
+            last_version = None
+            idle = 0.0
+            while not await request.is_disconnected():
+                version = services.storage.contest_version(contest["id"])
+                if version != last_version:
+                    last_version = version
+                    idle = 0.0
+                    snapshot = board_snapshot(services, services.storage.contest(contest["id"]))
+                    yield f"data: {json.dumps(snapshot, ensure_ascii=False)}\n\n"
+                elif idle >= KEEPALIVE_SECONDS:
+                    idle = 0.0
+                    yield ": keep-alive\n\n"
+                await asyncio.sleep(BOARD_PUSH_SECONDS)
+                idle += BOARD_PUSH_SECONDS
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def qr(request: Request) -> Response:
+        contest = contest_for(request)
+        if contest is None:
+            return Response(status_code=404)
+        return Response(qr_png(board_snapshot(services, contest)["join"]), media_type="image/png")
+
+    return [Route("/board/{token}", page), Route("/board/{token}/data", data), Route("/board/{token}/events", events),
+            Route("/board/{token}/qr.png", qr)]
+
+
+def qr_png(text: str) -> bytes:
+    import io
+
+    import qrcode
+
+    buffer = io.BytesIO()
+    qrcode.make(text, box_size=10, border=2).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def sandbox_page_routes(services: Services, sandbox: SandboxState) -> list[Route]:
+    """The browser chat page and the persona API it uses; mounted only when running against the sandbox."""
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(_page("sandbox.html"))
+
+    async def options(request: Request) -> Response:
+        return JSONResponse({
+            "regions": REGION_NAMES, "roles": ROLES, "bot": {"username": BOT_USER["username"],
+                                                             "first_name": BOT_USER["first_name"]},
+            "teams": [{"code": t["code"], "name": t["name"], "region": t["region"]}
+                      for t in services.accounts.list_teams()]})
+
+    async def personas(request: Request) -> Response:
+        if request.method == "GET":
+            people = []
+            for user in sandbox.users.values():
+                registered = services.accounts.get(user["id"]) or {}
+                people.append({"id": user["id"], "name": user["first_name"], "region": registered.get("region"),
+                               "role": registered.get("role"), "team": registered.get("team_name")})
+            return JSONResponse({"personas": people})
+        try:
+            body = await request.json()
+            name = str(body["name"]).strip()[:40]
+            region = str(body["region"])
+            role = str(body["role"])
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"ok": False, "error": "name, region and role are required"}, status_code=400)
+        if not name or region not in REGION_NAMES or role not in ROLES:
+            return JSONResponse({"ok": False, "error": "unknown region or role"}, status_code=400)
+        user_id = int(body.get("id") or max([100_000, *sandbox.users]) + 1)
+        sandbox.add_user(user_id, name)
+        services.accounts.touch(user_id, name, None)
+        services.accounts.set_region(user_id, region)
+        services.accounts.set_role(user_id, role)
+        if body.get("team_code"):
+            try:
+                services.accounts.join_team(user_id, str(body["team_code"]))
+            except AccountError as exc:
+                return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+        await sandbox.notify()
+        return JSONResponse({"ok": True, "user": {"id": user_id, "name": name}})
+
+    return [Route("/sandbox", page), Route("/sandbox/api/options", options),
+            Route("/sandbox/api/personas", personas, methods=["GET", "POST"])]
