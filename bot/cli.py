@@ -419,12 +419,49 @@ def cmd_roles_audit(args, config: Config) -> int:
     return 0
 
 
+def cmd_backup(args, config: Config) -> int:
+    from bot.storage import backup_database
+
+    if not config.db_path.exists():
+        return fail(f"{config.db_path}: no database to back up")
+    pages = backup_database(config.db_path, Path(args.path))
+    print(f"backed up {config.db_path} to {args.path} ({pages} pages, integrity ok)")
+    return 0
+
+
+def cmd_restore(args, config: Config) -> int:
+    from bot.storage import restore_database
+
+    backup = Path(args.path)
+    if not backup.is_file():
+        return fail(f"{backup}: no such file")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return fail("restore replaces the database: confirm with --yes (the bot must be stopped first)")
+        answer = input(f"Replace {config.db_path} with {backup}? The current file is kept as "
+                       f"{config.db_path.name}.before-restore. Stop the bot first. Type yes: ")
+        if answer.strip().lower() != "yes":
+            print("not restored")
+            return 1
+    restore_database(backup, config.db_path)
+    print(f"restored {config.db_path} from {backup}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qualitybot", description="质量通: construction-quality bot for Hainan")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the bot (against the local sandbox when no token is set)")
     run.set_defaults(func=cmd_run)
+
+    backup = commands.add_parser("backup", help="consistent online backup of the database (safe while the bot runs)")
+    backup.add_argument("path")
+    backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    restore.add_argument("path")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore.set_defaults(func=cmd_restore)
 
     teams = commands.add_parser("teams", help="project teams").add_subparsers(dest="teams_command", required=True)
     team_import = teams.add_parser("import", help="create or update teams from a CSV or XLSX roster")

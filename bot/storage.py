@@ -346,6 +346,32 @@ def _inspect_existing(path: Path) -> None:
         conn.close()
 
 
+def backup_database(source: Path, target: Path) -> int:
+    """A consistent copy of a live database through SQLite's online backup API; returns the pages copied."""
+    _inspect_existing(source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(target.name + ".partial")
+    temporary.unlink(missing_ok=True)
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as live, sqlite3.connect(temporary) as copy:
+        live.backup(copy, pages=1024)  # in steps, so the running bot is never blocked for long
+        pages = copy.execute("PRAGMA page_count").fetchone()[0]
+        if copy.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise StorageError(f"{target}: the backup failed its integrity check")
+    temporary.replace(target)
+    return pages
+
+
+def restore_database(backup: Path, target: Path) -> None:
+    """Replace the database with a backup (the bot must be stopped); the old file is kept as <name>.before-restore."""
+    _inspect_existing(backup)
+    if target.exists():
+        for suffix in ("-wal", "-shm"):
+            Path(str(target) + suffix).unlink(missing_ok=True)
+        target.replace(target.with_name(target.name + ".before-restore"))
+    with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+
+
 class Storage:
     """All reads and writes of the bot's state."""
 
