@@ -17,7 +17,7 @@ $(VENV)/.test-deps: $(BIN)/qualitybot
 	@# Browser tests drive Debian's Chromium (Playwright never downloads a browser here); install it when we can.
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; \
 		else echo "NOTE: chromium is not installed and cannot be installed here; browser tests will be skipped"; fi; \
 	fi
 	touch $@
