@@ -50,8 +50,25 @@ def callback(*parts: object) -> str:
     return data
 
 
+MAX_NUMBER_DIGITS = 18  # every id fits SQLite's 64-bit integers
+
+
+def as_int(text: str | None) -> int | None:
+    """A plain non-negative whole number typed by a user or carried by a button, or None.
+
+    str.isdigit() also accepts "²" or Arabic-Indic digits, and a 30-digit number overflows SQLite.
+    """
+    if not text or not text.isascii() or not text.isdigit() or len(text) > MAX_NUMBER_DIGITS:
+        return None
+    return int(text)
+
+
 def parse_callback(data: str | None) -> list[str]:
-    return (data or "").split(CALLBACK_SEPARATOR)
+    """The parts of callback data; data with a malformed number is answered as a stale button by every handler."""
+    parts = (data or "").split(CALLBACK_SEPARATOR)
+    if any(part.isdigit() and as_int(part) is None for part in parts):
+        return ["invalid"]
+    return parts
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from bot import screens
 from bot.accounts import REGIONS, AccountError, TeamSpec
 from bot.knowledge import KnowledgeError
-from bot.render import Button, callback, escape, parse_callback
+from bot.render import Button, as_int, callback, escape, parse_callback
 from handlers.common import send, show, stale
 from handlers.context import BotContext
 
@@ -86,7 +86,7 @@ async def got_headcount(update: Update, context: BotContext) -> int:
     draft = context.user_data["new_team"]
     if update.callback_query is None:
         text = (update.effective_message.text or "").strip()
-        if not text.isdigit() or not 0 < int(text) <= 100000:
+        if as_int(text) is None or not 0 < as_int(text) <= 100000:
             await send(update, "人数请发送正整数，例如 45，或点“跳过”。", SKIP)
             return HEADCOUNT
         draft["headcount"] = int(text)

@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import quiz_screens as screens
 from bot.charts import render_team_chart
 from bot.contests import GRACE_SECONDS, AnswerOutcome, ContestError, ShownQuestion
-from bot.render import Button, callback, escape, parse_callback
+from bot.render import Button, as_int, callback, escape, parse_callback
 from handlers.common import markup, send, show, stale
 from handlers.context import BotContext
 
@@ -262,8 +262,8 @@ async def _send_ranking(update: Update, context: BotContext, contest_id: int) ->
 async def rank_command(update: Update, context: BotContext) -> None:
     """/rank [contest id]: the top ten and your own place, in your latest contest by default."""
     services = context.services
-    if context.args and context.args[0].isdigit():
-        await _send_ranking(update, context, int(context.args[0]))
+    if context.args and as_int(context.args[0]) is not None:
+        await _send_ranking(update, context, as_int(context.args[0]))
         return
     attempts = services.storage.attempts_of_user(update.effective_user.id)
     user = services.accounts.get(update.effective_user.id) or {}

@@ -11,7 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from bot.accounts import REGIONS
 from bot.contests import ContestError, ContestSpec
 from bot.exports import csv_bytes, workbook_bytes
-from bot.render import Button, callback, escape, grid, parse_callback
+from bot.render import Button, as_int, callback, escape, grid, parse_callback
 from bot.webpages import qr_png
 from handlers.common import send, show, stale
 from handlers.context import BotContext
@@ -205,7 +205,7 @@ async def edit_value(update: Update, context: BotContext) -> int:
     if field.endswith("_at"):
         value = _parse_time(text, context)
     elif field in ("questions", "seconds_per_question"):
-        value = int(text) if text.isdigit() else None
+        value = as_int(text)
     if value is None:
         await send(update, "格式不对。" + (TIME_HINT if field.endswith("_at") else "请发送正整数。"))
         return EDIT_VALUE
@@ -316,7 +316,7 @@ async def got_count(update: Update, context: BotContext) -> int:
         await update.callback_query.answer()
     else:
         text = (update.effective_message.text or "").strip()
-        count = int(text) if text.isdigit() else None
+        count = as_int(text)
     if count is None or not 1 <= count <= 100:
         await send(update, "请发送 1–100 之间的数字。")
         return COUNT

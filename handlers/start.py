@@ -8,7 +8,7 @@ from telegram.ext import (CallbackQueryHandler, CommandHandler, ConversationHand
 
 from bot import quiz_screens, screens
 from bot.accounts import REGIONS, ROLES, AccountError
-from bot.render import escape, parse_callback
+from bot.render import as_int, escape, parse_callback
 from bot.roles import ROLE_NAMES, InviteError
 from handlers.common import send, show, stale
 from handlers.context import BotContext
@@ -45,8 +45,8 @@ async def start(update: Update, context: BotContext) -> None:
             user = context.services.accounts.get(user["id"])
         except InviteError as exc:
             await send(update, escape(str(exc)))
-    elif payload.startswith(CONTEST_PREFIX) and payload[len(CONTEST_PREFIX):].isdigit():
-        contest = context.services.storage.contest(int(payload[len(CONTEST_PREFIX):]))
+    elif payload.startswith(CONTEST_PREFIX) and as_int(payload[len(CONTEST_PREFIX):]) is not None:
+        contest = context.services.storage.contest(as_int(payload[len(CONTEST_PREFIX):]))
         if contest is not None and context.services.accounts.is_registered(user):
             attempt = context.services.storage.attempt_of(contest["id"], user["id"])
             await send(update, *quiz_screens.contest_card(contest, context.services.contests.status(contest), attempt,

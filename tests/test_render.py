@@ -20,3 +20,13 @@ def test_callback_data_limit_counts_bytes():
     assert parse_callback(callback("s", "leak.roof", "re", 12)) == ["s", "leak.roof", "re", "12"]
     with pytest.raises(ValueError):
         callback("t", "卫" * 21)
+
+
+def test_numbers_from_users_are_plain_and_bounded():
+    from bot.render import as_int
+
+    assert as_int("42") == 42 and as_int("0") == 0
+    for bad in ("", "-1", "4.2", "²", "١٢", "9" * 19, " 1", None):
+        assert as_int(bad) is None, bad
+    assert parse_callback("co:" + "9" * 25) == ["invalid"]
+    assert parse_callback("co:²") == ["invalid"]

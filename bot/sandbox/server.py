@@ -103,6 +103,7 @@ class SandboxServer:
             Route("/sandbox/block", self.control_block, methods=["POST"]),
             Route("/sandbox/files/{file_id}", self.control_file, methods=["GET"]),
             Route("/sandbox/state", self.control_state, methods=["GET"]),
+            Route("/sandbox/inject", self.control_inject, methods=["POST"]),
         ]
 
     async def _params(self, request: Request) -> dict[str, Any]:
@@ -646,6 +647,21 @@ class SandboxServer:
             return control_error(404, "no such file")
         return Response(stored["content"], media_type=stored.get("mime") or "application/octet-stream",
                         headers={"X-Filename": stored["filename"].encode("utf-8").hex()})
+
+    async def control_inject(self, request: Request) -> Response:
+        """Put a message that looks as if the bot sent it into a chat: for testing forged or stale buttons."""
+        try:
+            body = await self._json(request)
+            chat = self.state.chats[int(body["chat_id"])]
+            rows = [[{"text": str(b["text"]), "callback_data": str(b["callback_data"])} for b in row]
+                    for row in body.get("buttons", [])]
+        except (KeyError, TypeError, ValueError):
+            return control_error(400, 'expected {"chat_id", "text", "buttons": [[{"text", "callback_data"}]]}')
+        message = {"message_id": chat.next_message_id, "date": int(time.time()), "chat": chat.as_json(self.state.users),
+                   "from": BOT_USER, "text": str(body.get("text", "")), "reply_markup": {"inline_keyboard": rows}}
+        self.state.store_message(chat, message)
+        await self.state.notify()
+        return JSONResponse({"ok": True, "message_id": message["message_id"]})
 
     async def control_state(self, request: Request) -> Response:
         return JSONResponse({
