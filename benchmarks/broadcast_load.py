@@ -87,6 +87,17 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
     return best
 
 
+def windows_over(times: list[float], limit: float, window: float = 1.0) -> int:
+    """How many of the windows [t, t + window) starting at a timestamp t hold more than `limit` timestamps."""
+    ordered = sorted(times)
+    over = end = 0
+    for start, moment in enumerate(ordered):
+        while end < len(ordered) and ordered[end] - moment < window:
+            end += 1
+        over += end - start > limit
+    return over
+
+
 def min_gap_ms(times: list[float]) -> float:
     ordered = sorted(times)
     return min((b - a for a, b in zip(ordered, ordered[1:])), default=float("nan")) * 1000
@@ -322,6 +333,7 @@ async def measure(running, result: dict[str, Any], recipients: range, arrivals: 
         "max_window": max_in_window(arrivals),
         "first_to_last_s": (max(arrivals) - min(arrivals)) if arrivals else float("nan"),
         "min_gap_ms": min_gap_ms(arrivals),
+        "windows_over": windows_over(arrivals, result["rate"]),
         "releases_max_window": max_in_window(releases),
         "releases_min_gap_ms": min_gap_ms(releases),
         "during_ms": during.latencies_ms,
@@ -379,7 +391,8 @@ def table(results: list[dict[str, Any]], elapsed: float) -> str:
             continue
         notes.append(f"- rate {result['rate']:g}: audience {result['audience']:,}; "
                      f"{result['arrivals']:,} sendMessage arrivals at the sandbox, first to last "
-                     f"{result['first_to_last_s']:.1f} s, smallest gap {result['min_gap_ms']:.1f} ms; "
+                     f"{result['first_to_last_s']:.1f} s, smallest gap {result['min_gap_ms']:.1f} ms, "
+                     f"{result['windows_over']} of the 1 s windows starting at an arrival hold more than the rate; "
                      f"at the broadcaster's limiter (before the database write and the HTTP request) max in "
                      f"any 1 s {result['releases_max_window']}, smallest gap {result['releases_min_gap_ms']:.1f} ms; "
                      f"{result['missing']} recipients without the message; "

@@ -383,7 +383,9 @@ class SubprocessBot:
         async with httpx.AsyncClient(base_url=self.url, timeout=2) as http:
             for _ in range(600):
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"the bot exited with {self.process.returncode}; see {self.log.name}")
+                    self.log.flush()
+                    tail = Path(self.log.name).read_text(encoding="utf-8")[-2000:]
+                    raise RuntimeError(f"the bot exited with {self.process.returncode}:\n{tail}")
                 try:
                     if (await http.get("/healthz")).status_code == 200:
                         return
@@ -401,8 +403,8 @@ class SubprocessBot:
             return dict(http.get("/sandbox/state").json().get("api_calls", {}))
 
     async def stop_taking_updates(self) -> None:
-        self.bot_rss = peak_rss_mb(self.process.pid) if self.process else float("nan")
         if self.process is not None and self.process.poll() is None:
+            self.bot_rss = peak_rss_mb(self.process.pid)
             self.process.send_signal(signal.SIGTERM)
             try:
                 await asyncio.to_thread(self.process.wait, 20)
