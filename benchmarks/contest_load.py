@@ -156,6 +156,7 @@ class Tally:
     already: int = 0              # press answers saying 已经作答 (a press the bot did not count)
     late: int = 0                 # press answers saying 已超时 (counted as a zero)
     unanswered_presses: int = 0   # presses whose answer did not come within the press wait
+    gone: int = 0                 # presses that found no such button any more (404 from the control API)
     said_right: int = 0           # press answers saying 回答正确
     meant_right: int = 0
     finished: int = 0             # participants who saw 答题结束
@@ -190,11 +191,15 @@ class Load:
         response.raise_for_status()
         return response.json()["messages"]
 
-    async def press(self, user_id: int, label: str, message_id: int, wait: float = 300.0) -> dict:
+    async def press(self, user_id: int, label: str, message_id: int, wait: float = 300.0) -> dict | None:
+        """The press's answer; None when the button is gone (the question's timer ran out and it was replaced)."""
         wait = max(1.0, min(wait, self.remaining()))
         response = await self.http.post("/sandbox/press", json={"user_id": user_id, "text": label,
                                                                 "message_id": message_id, "wait": wait},
                                         timeout=wait + 30)
+        if response.status_code == 404:
+            self.tally.gone += 1
+            return None
         response.raise_for_status()
         return response.json()
 
@@ -253,16 +258,20 @@ class Load:
                     wrong = [i for i in range(len(shown.options)) if i not in shown.right_display]
                     chosen = wrong[:1] if wrong else chosen[:-1] or chosen
                 mid = message["message_id"]
+                after = mid
                 if shown.question.type == "multiple":
-                    for index in chosen:
-                        await self.press(user_id, option_label(message, index), mid)
-                        self.tally.toggle_presses += 1
+                    toggled = [await self.press(user_id, option_label(message, index), mid) for index in chosen]
+                    self.tally.toggle_presses += len(toggled)
+                    if None in toggled:
+                        continue  # the question was replaced meanwhile
                     label = "提交"
                 else:
                     label = option_label(message, chosen[0])
                 began = time.perf_counter()
                 reply = await self.press(user_id, label, mid)
                 elapsed_ms = (time.perf_counter() - began) * 1000
+                if reply is None:
+                    continue
                 self.tally.answer_presses += 1
                 answer = (reply.get("answer") or {}).get("text")
                 if answer is None:
@@ -272,7 +281,6 @@ class Load:
                     self.tally.already += ALREADY in answer
                     self.tally.late += "已超时" in answer
                     self.tally.said_right += answer == "回答正确"
-                after = mid
 
 
 # --- the bot, in this process or as a subprocess --------------------------------------------------------------
@@ -571,7 +579,7 @@ async def run(args) -> dict[str, Any]:
                 "timed_out_answers": timed_out, "late_press_replies": tally.late,
                 "correct_db": correct, "said_right_replies": tally.said_right, "meant_right": tally.meant_right,
                 "answer_presses": tally.answer_presses, "toggle_presses": tally.toggle_presses,
-                "unanswered_presses": tally.unanswered_presses,
+                "unanswered_presses": tally.unanswered_presses, "buttons_gone": tally.gone,
                 "answers_per_s": round(recorded / measured_s, 2) if measured_s else 0.0,
                 "answer_window_s": round(window, 1),
                 "answers_per_s_window": round(recorded / window, 2) if window else 0.0,
@@ -639,7 +647,8 @@ def table(report: dict[str, Any]) -> str:
         ("answers expected / recorded", f"{r['answers_expected']:,} / {r['answers_recorded']:,} "
                                         f"{check(r['answers_expected'] == r['answers_recorded'])}"),
         ("duplicate (attempt, position) rows", f"{r['duplicates_db']} {check(r['duplicates_db'] == 0)}"),
-        ("presses answered 已经作答", f"{r['already_answered_replies']}"),
+        ("presses answered 已经作答 / buttons already gone (404)",
+         f"{r['already_answered_replies']} / {r['buttons_gone']}"),
         ("answers timed out (server clock, 60 s + 1 s grace)", f"{r['timed_out_answers']:,}"),
         ("correct in DB / presses answered 回答正确", f"{r['correct_db']:,} / {r['said_right_replies']:,}"),
         ("wall time of the measured part", f"{r['measured_s']} s"),
