@@ -44,6 +44,15 @@ def _managed(update: Update, context: BotContext, contest_id: int) -> dict | Non
     return contest
 
 
+async def _pressed_contest(update: Update, context: BotContext) -> dict | None:
+    """The contest a management button refers to, if the presser may manage it; otherwise the button is stale."""
+    contest_id = _contest_id(update)
+    contest = _managed(update, context, contest_id) if contest_id else None
+    if contest is None:
+        await stale(update)
+    return contest
+
+
 def _contest_id(update: Update) -> int | None:
     parts = parse_callback(update.callback_query.data)
     return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
@@ -66,11 +75,10 @@ async def my_contests(update: Update, context: BotContext) -> None:
 
 async def manage(update: Update, context: BotContext) -> None:
     """om:<contest>: status, participants, flags and what can be done."""
-    contest_id = _contest_id(update)
-    contest = _managed(update, context, contest_id) if contest_id else None
+    contest = await _pressed_contest(update, context)
     if contest is None:
-        await stale(update)
         return
+    contest_id = contest["id"]
     services = context.services
     status = services.contests.status(contest)
     participants = len(services.storage.contest_attempts(contest_id))
@@ -92,7 +100,7 @@ async def export(update: Update, context: BotContext) -> None:
     query = update.callback_query
     parts = parse_callback(query.data)
     contest_id = _contest_id(update)
-    contest = _managed(update, context, contest_id) if contest_id and len(parts) == 3 and parts[2] in "xc" else None
+    contest = _managed(update, context, contest_id) if contest_id and len(parts) == 3 and parts[2] in ("x", "c") else None
     if contest is None:
         await stale(update)
         return
@@ -108,27 +116,26 @@ async def export(update: Update, context: BotContext) -> None:
 
 async def board_link(update: Update, context: BotContext) -> None:
     """ob:<contest>: the big-screen link (unguessable) and a QR code people in the hall scan to join."""
-    contest_id = _contest_id(update)
-    contest = _managed(update, context, contest_id) if contest_id else None
+    contest = await _pressed_contest(update, context)
     if contest is None:
-        await stale(update)
         return
+    contest_id = contest["id"]
     services = context.services
     link = f"{services.config.web_url}/board/{contest['board_token']}"
     join = f"https://t.me/{services.bot_username}?start=c_{contest_id}"
     await send(update, f"大屏排行榜（在活动现场的电脑浏览器打开，全屏显示）：\n{escape(link)}\n\n"
                        f"参赛链接：{escape(join)}\n下面的二维码可以投到大屏上，现场人员扫码即可参赛。")
-    await update.effective_chat.send_photo(await asyncio.to_thread(qr_png, join), caption="扫码参加：" + escape(contest["title"]))
+    picture = await asyncio.to_thread(qr_png, join)
+    await update.effective_chat.send_photo(picture, caption="扫码参加：" + escape(contest["title"]))
     await update.callback_query.answer()
 
 
 async def flags(update: Update, context: BotContext) -> None:
     """of:<contest>: questions participants marked as wrong."""
-    contest_id = _contest_id(update)
-    contest = _managed(update, context, contest_id) if contest_id else None
+    contest = await _pressed_contest(update, context)
     if contest is None:
-        await stale(update)
         return
+    contest_id = contest["id"]
     bank = context.services.knowledge.bank
     rows = context.services.storage.flags(contest_id)
     lines = [f"<b>{escape(contest['title'])} 纠错反馈</b>"]
@@ -144,11 +151,10 @@ async def flags(update: Update, context: BotContext) -> None:
 
 async def close_ask(update: Update, context: BotContext) -> None:
     """ok:<contest>: ask for confirmation; closing cannot be undone."""
-    contest_id = _contest_id(update)
-    contest = _managed(update, context, contest_id) if contest_id else None
+    contest = await _pressed_contest(update, context)
     if contest is None:
-        await stale(update)
         return
+    contest_id = contest["id"]
     await show(update, f"确定要提前结束“{escape(contest['title'])}”吗？结束后不能再答题，此操作不可撤销。",
                [[Button("确定结束", callback("oK", contest_id)), Button("取消", callback("om", contest_id))]])
     await update.callback_query.answer()
@@ -173,11 +179,10 @@ async def close_confirmed(update: Update, context: BotContext) -> None:
 
 async def edit_start(update: Update, context: BotContext) -> int:
     """oe:<contest>: choose what to change."""
-    contest_id = _contest_id(update)
-    contest = _managed(update, context, contest_id) if contest_id else None
+    contest = await _pressed_contest(update, context)
     if contest is None:
-        await stale(update)
         return ConversationHandler.END
+    contest_id = contest["id"]
     keyboard = grid([Button(label, callback("oF", contest_id, key)) for key, label in EDITABLE.items()], 2)
     await show(update, f"修改“{escape(contest['title'])}”：请选择要修改的项目。", keyboard)
     await update.callback_query.answer()
