@@ -13,12 +13,14 @@ Modes
                         are created through the control API and register with the bot (/start, 三亚, 一线工人).
 
     .venv/bin/python benchmarks/contest_load.py [--participants 1000] [--questions 20] [--concurrency 200]
-                                                [--timeout 900] [--markdown PATH] [--separate] [--no-rate-limit]
+                                                [--timeout 900] [--markdown PATH] [--json PATH] [--separate]
+                                                [--tcp-nodelay] [--no-rate-limit]
 
 The bot keeps python-telegram-bot's AIORateLimiter (30 messages per second overall, Telegram's own broadcast
-limit), so the figures show what the bot can do inside Telegram's limits. `--no-rate-limit` (in-process only) is
-a diagnostic that removes that limiter to show the cost of the bot's own work; its figures are not reachable on
-the real Telegram.
+limit), so the figures show what the bot can do inside Telegram's limits. Two diagnostics (in-process only) change
+one thing each: `--tcp-nodelay` binds the runtime's socket so that asyncio sets TCP_NODELAY on accepted connections
+(as shipped, each sandbox response waits ~40 ms for a delayed ACK), and `--no-rate-limit` removes the limiter to
+show the cost of the bot's own work; figures without the limiter are not reachable on the real Telegram.
 
 The run is bounded: after --timeout seconds (default 15 minutes) the participants still running are stopped and
 the script reports what it has; a watchdog thread ends the process if even that does not finish in time.
@@ -636,11 +638,13 @@ async def show_progress(storage, contest_id: int, args, since: float) -> None:
 def table(report: dict[str, Any]) -> str:
     r = report
     check = lambda ok: "✅" if ok else "❌"  # noqa: E731
+    limiter = "on (30 msg/s)" if r["rate_limit"] else "OFF (diagnostic)"
+    sock = "TCP_NODELAY on the server socket (diagnostic)" if r["tcp_nodelay"] else "runtime socket as shipped"
     rows = [
-        ("mode", f"{r['mode']}, rate limiter {'on (30 msg/s)' if r['rate_limit'] else 'OFF (diagnostic)'}, "
-                 f"{'TCP_NODELAY on the server socket (diagnostic)' if r['tcp_nodelay'] else 'runtime socket as shipped'}"),
+        ("mode", f"{r['mode']}, rate limiter {limiter}, {sock}"),
         ("machine", f"nproc = {r['nproc']}, {r['cpu']}, CPython {r['python']}"),
-        ("participants × questions", f"{r['participants']:,} × {r['questions']} (concurrency cap {r['concurrency']})"),
+        ("participants × questions",
+         f"{r['participants']:,} × {r['questions']} (concurrency cap {r['concurrency']})"),
         ("finished (saw 答题结束)", f"{r['participants_finished']:,} of {r['participants']:,}"
                                     + (f" — stopped by the {r['timeout_s']:.0f} s timeout ({r['dropped_updates']}"
                                        " queued updates dropped)" if r["timed_out"] else "")),
