@@ -14,13 +14,12 @@ Modes
 
     .venv/bin/python benchmarks/contest_load.py [--participants 1000] [--questions 20] [--concurrency 200]
                                                 [--timeout 900] [--markdown PATH] [--json PATH] [--separate]
-                                                [--tcp-nodelay] [--no-rate-limit]
+                                                [--no-rate-limit]
 
 The bot keeps python-telegram-bot's AIORateLimiter (30 messages per second overall, Telegram's own broadcast
-limit), so the figures show what the bot can do inside Telegram's limits. Two diagnostics (in-process only) change
-one thing each: `--tcp-nodelay` binds the runtime's socket so that asyncio sets TCP_NODELAY on accepted connections
-(as shipped, each sandbox response waits ~40 ms for a delayed ACK), and `--no-rate-limit` removes the limiter to
-show the cost of the bot's own work; figures without the limiter are not reachable on the real Telegram.
+limit), so the figures show what the bot can do inside Telegram's limits. The diagnostic `--no-rate-limit`
+(in-process only) removes the limiter to show the cost of the bot's own work; its figures are not reachable on the
+real Telegram.
 
 The run is bounded: after --timeout seconds (default 15 minutes) the participants still running are stopped and
 the script reports what it has; a watchdog thread ends the process if even that does not finish in time.
@@ -131,8 +130,7 @@ def has_button(message: dict, fragment: str) -> bool:
 
 def is_question(message: dict) -> bool:
     text = message.get("text") or ""
-    return ("限时" in text and "正确答案：" not in text and HEADER.search(text) is not None
-            and bool(message.get("buttons")))
+    return "限时" in text and HEADER.search(text) is not None and bool(message.get("buttons"))
 
 
 def is_result(message: dict) -> bool:
@@ -290,12 +288,11 @@ class Load:
 class InProcessBot:
     label = "in-process (bot, sandbox and load generator share one process and one event loop)"
 
-    def __init__(self, workdir: Path, knowledge: KnowledgeService, rate_limit: bool, tcp_nodelay: bool):
+    def __init__(self, workdir: Path, knowledge: KnowledgeService, rate_limit: bool):
         from bot.runtime import Runtime
 
         config = Config(db_path=workdir / "bench.db", port=0, admin_ids=frozenset({ADMIN_ID}))
         self.runtime = Runtime(config, knowledge=knowledge, customise=None if rate_limit else self._no_limiter)
-        self.tcp_nodelay = tcp_nodelay
         self.url = ""
 
     @staticmethod
@@ -303,32 +300,8 @@ class InProcessBot:
         # Diagnostic only: python-telegram-bot offers no public setter once the application is built.
         application.bot._rate_limiter = None
 
-    @staticmethod
-    def _bind_tcp(host: str, port: int) -> socket.socket:
-        """bot.runtime.bind_socket, but with proto=IPPROTO_TCP: asyncio then sets TCP_NODELAY on accepted sockets.
-
-        bind_socket creates its socket with proto 0, for which asyncio skips TCP_NODELAY; uvicorn writes a
-        response's head and body separately, so without it each response waits for the peer's delayed ACK
-        (about 40 ms on Linux loopback).
-        """
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
-                             socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-        sock.setblocking(False)
-        return sock
-
     async def start(self) -> None:
-        import bot.runtime
-
-        shipped = bot.runtime.bind_socket
-        if self.tcp_nodelay:
-            bot.runtime.bind_socket = self._bind_tcp  # diagnostic: the runtime's own socket, one flag different
-        try:
-            await self.runtime.start()
-        finally:
-            bot.runtime.bind_socket = shipped
+        await self.runtime.start()
         self.url = self.runtime.url
 
     @property
@@ -496,7 +469,7 @@ async def run(args) -> dict[str, Any]:
     t0 = time.monotonic()
     deadline = t0 + args.timeout - REPORT_RESERVE
     report: dict[str, Any] = {"mode": "separate" if args.separate else "in-process",
-                              "rate_limit": not args.no_rate_limit, "tcp_nodelay": args.tcp_nodelay,
+                              "rate_limit": not args.no_rate_limit,
                               "participants": args.participants,
                               "questions": args.questions, "concurrency": args.concurrency,
                               "timeout_s": args.timeout, "nproc": os.cpu_count(), "cpu": cpu_name(),
@@ -505,7 +478,7 @@ async def run(args) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="contest-load-") as tmp:
         workdir = Path(tmp)
         bot = (SubprocessBot(workdir, knowledge) if args.separate
-               else InProcessBot(workdir, knowledge, not args.no_rate_limit, args.tcp_nodelay))
+               else InProcessBot(workdir, knowledge, not args.no_rate_limit))
         report["setup_note"] = bot.label
         await bot.start()
         limits = httpx.Limits(max_connections=args.concurrency + 64, max_keepalive_connections=args.concurrency + 64)
@@ -639,9 +612,8 @@ def table(report: dict[str, Any]) -> str:
     r = report
     check = lambda ok: "✅" if ok else "❌"  # noqa: E731
     limiter = "on (30 msg/s)" if r["rate_limit"] else "OFF (diagnostic)"
-    sock = "TCP_NODELAY on the server socket (diagnostic)" if r["tcp_nodelay"] else "runtime socket as shipped"
     rows = [
-        ("mode", f"{r['mode']}, rate limiter {limiter}, {sock}"),
+        ("mode", f"{r['mode']}, rate limiter {limiter}"),
         ("machine", f"nproc = {r['nproc']}, {r['cpu']}, CPython {r['python']}"),
         ("participants × questions",
          f"{r['participants']:,} × {r['questions']} (concurrency cap {r['concurrency']})"),
@@ -692,11 +664,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--separate", action="store_true", help="run the bot as a subprocess")
     parser.add_argument("--no-rate-limit", action="store_true",
                         help="diagnostic: remove the bot's 30 msg/s limiter (in-process only)")
-    parser.add_argument("--tcp-nodelay", action="store_true",
-                        help="diagnostic: bind the runtime's socket so that asyncio sets TCP_NODELAY (in-process only)")
     args = parser.parse_args(argv)
-    if args.separate and (args.no_rate_limit or args.tcp_nodelay):
-        parser.error("--no-rate-limit and --tcp-nodelay work in-process only")
+    if args.separate and args.no_rate_limit:
+        parser.error("--no-rate-limit works in-process only")
     if args.timeout <= REPORT_RESERVE + 30:
         parser.error(f"--timeout must be more than {REPORT_RESERVE + 30:.0f} seconds")
     return args

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
+from typing import Any, Awaitable
 
-from telegram import BotCommand
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
@@ -17,6 +19,9 @@ log = logging.getLogger(__name__)
 
 # Our conversations mix text and button steps, so they are tracked per chat and user, not per message.
 warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
+
+# Updates in progress at once, across all users; the rest wait their turn in python-telegram-bot's queue.
+MAX_CONCURRENT_UPDATES = 512
 
 BOT_COMMANDS = [
     ("start", "主菜单"),
@@ -29,6 +34,46 @@ BOT_COMMANDS = [
     ("join", "用团队码加入项目部"),
     ("help", "使用说明"),
 ]
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Different people's updates are handled at the same time; one person's updates in the order they came.
+
+    Handled strictly one at a time, every reply would wait behind every other user's replies in the rate
+    limiter's queue; handled freely in parallel, one user's two quick taps could race through a conversation.
+    """
+
+    def __init__(self, max_concurrent_updates: int):
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[Any, asyncio.Lock] = {}
+        self._queued: dict[Any, int] = {}
+
+    @staticmethod
+    def _key(update: object) -> Any:
+        if isinstance(update, Update):
+            if update.effective_user is not None:
+                return update.effective_user.id
+            if update.effective_chat is not None:
+                return update.effective_chat.id
+        return None  # anything else shares one queue
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = self._key(update)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._queued[key] = self._queued.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._queued[key] -= 1
+            if not self._queued[key]:  # forget idle users, or 10,000 of them would each keep a lock
+                del self._queued[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
 
 
 async def _post_init(application: Application) -> None:
@@ -58,6 +103,7 @@ def build_application(config: Config, services: Services, request: BaseRequest |
         .context_types(ContextTypes(context=BotContext))
         # Waits out RetryAfter and keeps within Telegram's flood limits; retries a few times before giving up.
         .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .post_init(_post_init)
     )
     if config.base_url:

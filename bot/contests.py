@@ -295,6 +295,14 @@ class Contests:
             return None
         return self.shown(self.storage.attempt(attempt_id))
 
+    def delivered(self, shown: ShownQuestion, message_id: int) -> ShownQuestion | None:
+        """The question has reached the participant: its clock starts again now, so time spent waiting in a
+        throttled send queue is not charged to them. None if it was answered or re-asked meanwhile."""
+        if not self.storage.restart_clock(shown.attempt_id, shown.position, iso(shown.asked_at), iso(self.clock()),
+                                          message_id):
+            return None
+        return self.shown(self.storage.attempt(shown.attempt_id))
+
     def answer(self, attempt_id: int, user_id: int, position: int, chosen_display: list[int]) -> AnswerOutcome:
         """Record an answer given on the server clock; double presses, old buttons and late presses change nothing."""
         attempt = self.storage.attempt(attempt_id)
@@ -368,7 +376,8 @@ class Contests:
 
     # --- results -------------------------------------------------------------------------------------
 
-    def leaderboard(self, contest_id: int) -> Leaderboard:
+    def leaderboard(self, contest_id: int, with_questions: bool = True) -> Leaderboard:
+        """The standings; per-question statistics (a scan of every answer) only where they are shown."""
         contest = self.storage.contest(contest_id)
         if contest is None:
             raise ContestError("没有这个竞赛。")
@@ -379,11 +388,12 @@ class Contests:
                                      teams[a["team_id"]].name if a["team_id"] in teams else None, a["region"],
                                      round(a["score"], 1), a["correct"], a["position"], a["time_ms"], a["finished_at"])
                    for a in attempts if a["position"] > 0 or a["finished_at"]]
-        bank = self.bank_provider()
-        stems = {q.id: (q.stem, q.topic) for q in bank.questions.values()}
+        questions = []
+        if with_questions:
+            stems = {q.id: (q.stem, q.topic) for q in self.bank_provider().questions.values()}
+            questions = question_stats(self.storage.contest_answers(contest_id), stems)
         return Leaderboard(contest_id=contest_id, title=contest["title"], individuals=rank_individuals(results),
-                           teams=rank_teams(results, teams, contest["min_team_size"]),
-                           questions=question_stats(self.storage.contest_answers(contest_id), stems),
+                           teams=rank_teams(results, teams, contest["min_team_size"]), questions=questions,
                            generated_at=self.clock().astimezone(self.timezone).isoformat(timespec="seconds"),
                            ends_at=contest["ends_at"])
 

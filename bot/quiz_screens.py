@@ -77,6 +77,17 @@ def feedback_keyboard(kb: KnowledgeBase, question: QuizQuestion, flag_data: str 
     return rows
 
 
+PREVIOUS_HEADER = "上一题"
+DIVIDER = "\n\n——————————\n\n"
+
+
+def previous_keyboard(kb: KnowledgeBase, question: QuizQuestion, flag_data: str) -> Keyboard:
+    """One row under the next question: the last question's topic and 答题纠错, apart from the answer buttons."""
+    topic = kb.get(question.topic)
+    row = [Button("📖 上一题知识", callback("t", topic.id, 0))] if topic is not None else []
+    return [row + [Button("上一题纠错", flag_data)]]
+
+
 def contest_card(contest: dict[str, Any], status: str, attempt: dict[str, Any] | None, tz: ZoneInfo) -> tuple[str, Keyboard]:
     starts = datetime.fromisoformat(contest["starts_at"]).astimezone(tz)
     ends = datetime.fromisoformat(contest["ends_at"]).astimezone(tz)

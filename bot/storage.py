@@ -560,6 +560,14 @@ class Storage:
         self.db.conn.commit()
         return cursor.rowcount == 1
 
+    def restart_clock(self, attempt_id: int, position: int, asked_at: str, now: str, message_id: int) -> bool:
+        """Move the question's start to `now`, only if it is still unanswered and was last asked at `asked_at`."""
+        cursor = self.db.execute(
+            "UPDATE attempts SET asked_at = ?, message_id = ? WHERE id = ? AND position = ? AND asked_at = ?"
+            " AND finished_at IS NULL", [now, message_id, attempt_id, position, asked_at])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
     def record_answer(self, attempt: dict[str, Any], answer: dict[str, Any], finished: bool) -> bool:
         """Store the answer to the current question exactly once: only if the attempt is still at that position."""
         now = answer["answered_at"]

@@ -26,7 +26,7 @@ def _page(name: str) -> str:
 
 def board_snapshot(services: Services, contest: dict[str, Any]) -> dict[str, Any]:
     """What the big screen shows; names go out as data and the page writes them as text, never as HTML."""
-    board = services.contests.leaderboard(contest["id"])
+    board = services.contests.leaderboard(contest["id"], with_questions=False)
     return {
         "title": contest["title"], "status": services.contests.status(contest), "ends_at": contest["ends_at"],
         "participants": board.participants, "generated_at": board.generated_at,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.render import Keyboard, split_message
 from bot.screens import STALE_BUTTON
+
+log = logging.getLogger(__name__)
 
 
 def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
@@ -44,6 +48,15 @@ async def show(update: Update, text: str, keyboard: Keyboard | None = None) -> N
                 return
             raise
     await send(update, text, keyboard)
+
+
+async def toast(query, text: str) -> None:
+    """Answer a press with a short notice. Losing it to a network error costs the user a toast, nothing more,
+    so the work that follows goes on."""
+    try:
+        await query.answer(text)
+    except TelegramError as exc:
+        log.warning("Could not answer the button press (%s): %s", type(exc).__name__, exc)
 
 
 async def stale(update: Update) -> None:

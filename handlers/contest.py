@@ -14,7 +14,7 @@ from bot import quiz_screens as screens
 from bot.charts import render_team_chart
 from bot.contests import GRACE_SECONDS, AnswerOutcome, ContestError, ShownQuestion
 from bot.render import Button, as_int, callback, escape, parse_callback
-from handlers.common import markup, send, show, stale
+from handlers.common import markup, send, show, stale, toast
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -43,16 +43,33 @@ def _question_screen(context: BotContext, shown: ShownQuestion, toggled: set[int
     return text, keyboard
 
 
-async def ask_next(application: Application, chat_id: int, attempt_id: int, user_id: int, notice: str = "") -> None:
-    """Send the attempt's current question and start its clock and timers, or the result when it is over."""
+def _previous(services, outcome: AnswerOutcome) -> tuple[str, list]:
+    """How the last answer went, shown above the next question so that each answer costs one message."""
+    shown = outcome.shown
+    status = "timeout" if outcome.status == "timed_out" else "right" if outcome.correct else "wrong"
+    text = screens.feedback_text(screens.PREVIOUS_HEADER, shown.question, shown.options, shown.right_display,
+                                 status, outcome.points)
+    keyboard = screens.previous_keyboard(services.knowledge.kb, shown.question,
+                                         callback("cf", shown.attempt_id, shown.position))
+    return text + screens.DIVIDER, keyboard
+
+
+async def ask_next(application: Application, chat_id: int, attempt_id: int, user_id: int, notice: str = "",
+                   previous: AnswerOutcome | None = None) -> None:
+    """Send the attempt's current question and start its clock and timers, or the result when it is over.
+
+    The feedback on the previous answer travels in the same message: inside Telegram's 30 messages a second,
+    one message per answer serves twice as many participants as an edit plus a new message."""
     services = application.bot_data["services"]
     bot = application.bot
     attempt = services.storage.attempt(attempt_id)
     shown = services.contests.shown(attempt)
+    preface, extra = _previous(services, previous) if previous is not None else ("", [])
     if shown is None:
-        board = services.contests.leaderboard(attempt["contest_id"])
-        await bot.send_message(chat_id, screens.result_text(attempt, board), parse_mode=ParseMode.HTML,
-                               reply_markup=markup([[Button("排行榜", callback("cr", attempt["contest_id"]))]]))
+        board = services.contests.leaderboard(attempt["contest_id"], with_questions=False)
+        keyboard = [[Button("排行榜", callback("cr", attempt["contest_id"]))], *extra]
+        await bot.send_message(chat_id, preface + screens.result_text(attempt, board), parse_mode=ParseMode.HTML,
+                               reply_markup=markup(keyboard))
         return
     shown = services.contests.ask(attempt_id, shown.position, None)
     if shown is None:
@@ -60,7 +77,11 @@ async def ask_next(application: Application, chat_id: int, attempt_id: int, user
     tz = services.config.tz
     text = screens.question_text(_header(shown), shown.question, shown.options, shown.deadline, shown.seconds, tz)
     keyboard = screens.answer_keyboard("c", attempt_id, shown.position, shown.question, shown.options)
-    message = await bot.send_message(chat_id, notice + text, parse_mode=ParseMode.HTML, reply_markup=markup(keyboard))
+    message = await bot.send_message(chat_id, notice + preface + text, parse_mode=ParseMode.HTML,
+                                     reply_markup=markup(keyboard + extra))
+    shown = services.contests.delivered(shown, message.message_id)
+    if shown is None:
+        return  # answered in the same instant
     data = {"attempt": attempt_id, "position": shown.position, "message": message.message_id}
     name = _jobs_name(attempt_id, shown.position)
     if shown.seconds >= 2 * WARNING_SECONDS:
@@ -73,22 +94,6 @@ async def ask_next(application: Application, chat_id: int, attempt_id: int, user
 def _cancel_timers(context, attempt_id: int, position: int) -> None:
     for job in context.job_queue.get_jobs_by_name(_jobs_name(attempt_id, position)):
         job.schedule_removal()
-
-
-async def _show_feedback(context, chat_id: int, message_id: int, outcome: AnswerOutcome) -> None:
-    services = context.application.bot_data["services"]
-    shown = outcome.shown
-    status = "timeout" if outcome.status == "timed_out" else "right" if outcome.correct else "wrong"
-    text = screens.feedback_text(_header(shown), shown.question, shown.options, shown.right_display, status,
-                                 outcome.points)
-    keyboard = screens.feedback_keyboard(services.knowledge.kb, shown.question,
-                                         callback("cf", shown.attempt_id, shown.position))
-    try:
-        await context.bot.edit_message_text(text, chat_id, message_id, parse_mode=ParseMode.HTML,
-                                            reply_markup=markup(keyboard))
-    except BadRequest as exc:  # the question message is gone (deleted, or older than Telegram allows)
-        log.info("Could not show feedback in place (%s); sending it", exc)
-        await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup(keyboard))
 
 
 async def on_warning(context: BotContext) -> None:
@@ -115,8 +120,7 @@ async def on_timeout(context: BotContext) -> None:
     outcome = services.contests.expire(job.data["attempt"], job.data["position"])
     if outcome.status != "timed_out":
         return
-    await _show_feedback(context, job.chat_id, job.data["message"], outcome)
-    await ask_next(context.application, job.chat_id, job.data["attempt"], job.user_id)
+    await ask_next(context.application, job.chat_id, job.data["attempt"], job.user_id, previous=outcome)
 
 
 async def _settle(update: Update, context: BotContext, attempt_id: int, position: int, chosen: list[int]) -> None:
@@ -134,10 +138,10 @@ async def _settle(update: Update, context: BotContext, attempt_id: int, position
         return
     _cancel_timers(context, attempt_id, position)
     context.user_data.get("toggles", {}).pop((attempt_id, position), None)
-    await _show_feedback(context, update.effective_chat.id, query.message.message_id, outcome)
-    await ask_next(context.application, update.effective_chat.id, attempt_id, update.effective_user.id)
     verdict = "已超时，本题 0 分" if outcome.status == "timed_out" else "回答正确" if outcome.correct else "回答错误"
-    await query.answer(verdict)
+    await toast(query, verdict)  # at once: answerCallbackQuery is outside the 30/s limit the next message waits for
+    await ask_next(context.application, update.effective_chat.id, attempt_id, update.effective_user.id,
+                   previous=outcome)
 
 
 def _numbers(data: str, count: int) -> list[int] | None:
@@ -251,7 +255,7 @@ async def on_start(update: Update, context: BotContext) -> None:
 
 async def _send_ranking(update: Update, context: BotContext, contest_id: int) -> None:
     try:
-        board = context.services.contests.leaderboard(contest_id)
+        board = context.services.contests.leaderboard(contest_id, with_questions=False)
     except ContestError:
         await send(update, "没有这个竞赛。")
         return
@@ -293,7 +297,7 @@ async def on_picture(update: Update, context: BotContext) -> None:
         await stale(update)
         return
     await query.answer("正在生成图片……")
-    board = context.services.contests.leaderboard(numbers[0])
+    board = context.services.contests.leaderboard(numbers[0], with_questions=False)
     picture = await asyncio.to_thread(render_team_chart, board)
     if picture is None:
         await send(update, "（这台服务器没有可用的中文字体，改用文字显示）\n\n" + screens.ranking_text(board, None))
@@ -314,7 +318,7 @@ async def resume_attempts(application: Application) -> None:
         except Forbidden:
             log.info("User %s blocked the bot; attempt %s stays where it is", attempt["user_id"], attempt["id"])
     for attempt in closed:
-        board = services.contests.leaderboard(attempt["contest_id"])
+        board = services.contests.leaderboard(attempt["contest_id"], with_questions=False)
         try:
             await application.bot.send_message(attempt["user_id"], screens.result_text(attempt, board),
                                                parse_mode=ParseMode.HTML)

@@ -114,6 +114,27 @@ def test_timer_expiry_and_restart_gives_a_fresh_timer(world):
     assert storage.attempt(attempt["id"])["position"] == 1
 
 
+def test_the_clock_starts_when_the_question_is_delivered(world):
+    storage, contests, accounts, clock = world
+    contest = contests.create(spec(questions=2), 1)
+    attempt = contests.start(contest["id"], user(accounts, 32))
+    queued = contests.ask(attempt["id"], 0, None)
+    clock.advance(25)  # waiting in a throttled send queue
+    delivered = contests.delivered(queued, 901)
+    assert delivered.asked_at == queued.asked_at + timedelta(seconds=25)
+    assert storage.attempt(attempt["id"])["message_id"] == 901
+    clock.advance(10)
+    outcome = contests.answer(attempt["id"], 32, 0, delivered.right_display)
+    assert outcome.correct and storage.answers_of_attempt(attempt["id"])[0]["time_ms"] == 10000
+
+    asked = contests.ask(attempt["id"], 1, None)
+    clock.advance(1)
+    contests.answer(attempt["id"], 32, 1, [])  # pressed before the send returned
+    assert contests.delivered(asked, 902) is None, "an answered question's clock must not move"
+    again = contests.ask(storage.attempt(attempt["id"])["id"], 1, None)
+    assert again is None
+
+
 def test_speed_bonus_is_proportional_to_time_left(world):
     storage, contests, accounts, clock = world
     contest = contests.create(spec(questions=2, speed_bonus=True), 1)

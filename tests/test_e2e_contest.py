@@ -82,9 +82,23 @@ async def test_contest_with_timeout_double_press_restart_and_export(bot):
         await client.user(user_id, f"选手{user_id}")
         register(bot, user_id, team_id)
 
-    # player 1: all right
+    # player 1: all right; flags question 1 from the feedback above question 2, and opens its topic
     await start_contest(bot, 1, cid)
-    for _ in range(3):
+    first = await answer(bot, cid, 1, right=True)
+    second = await question_message(client, 1, 1, after=first["message_id"])
+    assert second["text"].startswith("上一题 ✅ 回答正确") and "第 2/3 题" in second["text"], second["text"]
+    flagged = await client.press(1, "上一题纠错", message_id=second["message_id"])
+    assert "已提交纠错" in flagged.json()["answer"]["text"]
+    again = await client.press(1, "上一题纠错", message_id=second["message_id"])
+    assert "已经提交过" in again.json()["answer"]["text"]
+    first_question = services.knowledge.bank.questions[bot.storage.contest_answers(cid)[0]["question_id"]]
+    assert [row["question_id"] for row in bot.storage.flags(cid)] == [first_question.id]
+    await client.press(1, "📖 上一题知识", message_id=second["message_id"])
+    topic = services.knowledge.kb.get(first_question.topic)
+    await client.wait_text(1, topic.title, after=second["message_id"])
+    stale = await client.press(1, labels_for(first, [0])[0], message_id=first["message_id"])
+    assert "已经作答" in stale.json()["answer"]["text"], "question 1's buttons stay but change nothing"
+    for _ in range(2):
         await answer(bot, cid, 1, right=True)
     await client.wait_text(1, "答题结束")
 
