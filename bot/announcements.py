@@ -2,7 +2,8 @@
 
 The announcement and a delivery row per recipient are stored before anything is sent. Each delivery is marked
 `sending` before its message leaves and `sent`/`blocked`/`failed` after; after a crash the deliveries still marked
-`sending` are counted as ambiguous (they may or may not have arrived) and are never sent again.
+`sending` are counted as ambiguous (they may or may not have arrived) and are never sent again; so is a send
+whose answer was lost on the way back (a reset connection, a read timeout).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Draft:
 
 # What the sender reports for one message (the handler layer maps Telegram's errors onto these).
 DELIVERED, BLOCKED, FAILED, RETRY, RETRY_AFTER = "delivered", "blocked", "failed", "retry", "retry_after"
+UNKNOWN = "unknown"  # the send reached Telegram but its answer was lost: it may have arrived
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,8 @@ class Broadcaster:
             elif result.outcome == BLOCKED:
                 storage.mark_delivery(announcement_id, user_id, "blocked", result.error, only_if="sending")
                 storage.update_user(user_id, active=0)
+            elif result.outcome == UNKNOWN:
+                storage.mark_delivery(announcement_id, user_id, "ambiguous", result.error, only_if="sending")
             elif result.outcome == FAILED:
                 storage.mark_delivery(announcement_id, user_id, "failed", result.error, count_attempt=True,
                                       only_if="sending")

@@ -9,11 +9,12 @@ from typing import Any, Awaitable
 
 from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.config import Config
 from bot.services import Services
+from bot.transport import RetryingRequest
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def build_application(config: Config, services: Services, request: BaseRequest |
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        builder = builder.request(HTTPXRequest(connection_pool_size=32, read_timeout=10, write_timeout=20))
+        builder = builder.request(RetryingRequest(connection_pool_size=32, read_timeout=config.api_timeout, write_timeout=20))
     application = builder.build()
     application.bot_data["services"] = services
     register_all(application)

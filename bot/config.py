@@ -36,6 +36,7 @@ class Config:
     log_level: str = "INFO"
     public_url: str | None = None  # where people reach the web pages (the board); defaults to http://host:port
     broadcast_rate: float = 20.0  # messages per second for announcements, below Telegram's ~30 so replies keep room
+    api_timeout: float = 10.0  # seconds to wait for a Bot API answer before the call counts as lost
 
     @property
     def sandbox(self) -> bool:
@@ -139,6 +140,14 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
         raise ConfigError(f"QB_BROADCAST_RATE: {rate_text!r} is not a rate in messages per second (0-1000; "
                           "Telegram allows about 30)")
 
+    timeout_text = get("QB_API_TIMEOUT") or "10"
+    try:
+        api_timeout = float(timeout_text)
+    except ValueError:
+        api_timeout = -1.0
+    if not 1 <= api_timeout <= 120:
+        raise ConfigError(f"QB_API_TIMEOUT: {timeout_text!r} is not a number of seconds (1-120)")
+
     knowledge_dir = Path(get("QB_KNOWLEDGE_DIR") or KNOWLEDGE_DIR)
     if not knowledge_dir.is_dir():
         raise ConfigError(f"QB_KNOWLEDGE_DIR: {knowledge_dir} is not a directory")
@@ -156,5 +165,6 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
         bot_api_url=bot_api_url,
         log_level=log_level,
         broadcast_rate=broadcast_rate,
+        api_timeout=api_timeout,
         public_url=public_url,
     )

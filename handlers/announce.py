@@ -14,13 +14,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, ConversationHandler,
                           MessageHandler, filters)
-from telegram.request import HTTPXRequest
 
 from bot.accounts import REGIONS
-from bot.announcements import (BLOCKED, DELIVERED, FAILED, RETRY, RETRY_AFTER, ROLE_FILTERS, AnnouncementError,
-                               Broadcaster, Draft, Media, SendResult, Summary)
+from bot.announcements import (BLOCKED, DELIVERED, FAILED, RETRY, RETRY_AFTER, ROLE_FILTERS, UNKNOWN,
+                               AnnouncementError, Broadcaster, Draft, Media, SendResult, Summary)
 from bot.knowledge import render_summary
 from bot.render import Button, Keyboard, callback, escape, grid, parse_callback
+from bot.transport import DeliveryUnknown, RetryingRequest
 from bot.roles import PROVINCE, PermissionDenied
 from handlers.common import markup, send, show, stale
 from handlers.context import BotContext
@@ -67,7 +67,7 @@ async def make_sender(application: Application):
     config = application.bot_data["services"].config
     bot = Bot(config.effective_token, base_url=config.base_url or "https://api.telegram.org/bot",
               base_file_url=config.base_file_url or "https://api.telegram.org/file/bot",
-              request=HTTPXRequest(connection_pool_size=16, read_timeout=10, write_timeout=20))
+              request=RetryingRequest(connection_pool_size=16, read_timeout=config.api_timeout, write_timeout=20))
     await bot.initialize()
 
     async def send_one(user_id: int, announcement: dict) -> SendResult:
@@ -89,7 +89,9 @@ async def make_sender(application: Application):
             return SendResult(BLOCKED, error=str(exc)[:200])
         except BadRequest as exc:
             return SendResult(FAILED, error=str(exc)[:200])
-        except (TimedOut, NetworkError) as exc:
+        except DeliveryUnknown as exc:  # it may have arrived: never sent again
+            return SendResult(UNKNOWN, error=str(exc)[:200])
+        except (TimedOut, NetworkError) as exc:  # it did not arrive
             return SendResult(RETRY, error=f"{type(exc).__name__}: {str(exc)[:180]}")
         return SendResult(DELIVERED)
 

@@ -7,18 +7,20 @@ import logging
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import quiz_screens as screens
 from bot.charts import render_team_chart
 from bot.contests import GRACE_SECONDS, AnswerOutcome, ContestError, ShownQuestion
 from bot.render import Button, as_int, callback, escape, parse_callback
+from bot.transport import DeliveryUnknown
 from handlers.common import markup, send, show, stale, toast
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 WARNING_SECONDS = 10
+QUESTION_SEND_TRIES = 3
 
 
 def _header(shown: ShownQuestion) -> str:
@@ -77,18 +79,34 @@ async def ask_next(application: Application, chat_id: int, attempt_id: int, user
     tz = services.config.tz
     text = screens.question_text(_header(shown), shown.question, shown.options, shown.deadline, shown.seconds, tz)
     keyboard = screens.answer_keyboard("c", attempt_id, shown.position, shown.question, shown.options)
-    message = await bot.send_message(chat_id, notice + preface + text, parse_mode=ParseMode.HTML,
-                                     reply_markup=markup(keyboard + extra))
-    shown = services.contests.delivered(shown, message.message_id)
-    if shown is None:
-        return  # answered in the same instant
-    data = {"attempt": attempt_id, "position": shown.position, "message": message.message_id}
+    message_id = await _send_question(bot, chat_id, notice + preface + text, markup(keyboard + extra))
+    if message_id is not None:
+        shown = services.contests.delivered(shown, message_id)
+        if shown is None:
+            return  # answered in the same instant
+    # The timers run even when the question could not be sent, so that the attempt moves on at the deadline.
+    data = {"attempt": attempt_id, "position": shown.position, "message": message_id}
     name = _jobs_name(attempt_id, shown.position)
     if shown.seconds >= 2 * WARNING_SECONDS:
         application.job_queue.run_once(on_warning, shown.seconds - WARNING_SECONDS, data=data, chat_id=chat_id,
                                        user_id=user_id, name=name)
     application.job_queue.run_once(on_timeout, shown.seconds + GRACE_SECONDS, data=data, chat_id=chat_id,
                                    user_id=user_id, name=name)
+
+
+async def _send_question(bot, chat_id: int, text: str, reply_markup) -> int | None:
+    """The question's message id, or None when the network lost it; a Telegram refusal (blocked, bad request)
+    is raised. A send whose answer was lost is sent again: two copies of a question do no harm, since only
+    the first press counts, whereas a lost question would cost the participant its points."""
+    for attempt in range(1, QUESTION_SEND_TRIES + 1):
+        try:
+            message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup)
+            return message.message_id
+        except DeliveryUnknown as exc:
+            log.warning("Question to chat %s may not have arrived (try %d): %s", chat_id, attempt, exc)
+        except (NetworkError, TimedOut) as exc:
+            log.warning("Question to chat %s was not delivered (try %d): %s", chat_id, attempt, exc)
+    return None
 
 
 def _cancel_timers(context, attempt_id: int, position: int) -> None:
@@ -101,7 +119,8 @@ async def on_warning(context: BotContext) -> None:
     job = context.job
     services = context.application.bot_data["services"]
     attempt = services.storage.attempt(job.data["attempt"])
-    if attempt is None or attempt["position"] != job.data["position"] or attempt["finished_at"]:
+    if (attempt is None or attempt["position"] != job.data["position"] or attempt["finished_at"]
+            or job.data["message"] is None):
         return
     shown = services.contests.shown(attempt)
     toggled = context.user_data.get("toggles", {}).get((shown.attempt_id, shown.position)) if context.user_data else None
@@ -109,8 +128,8 @@ async def on_warning(context: BotContext) -> None:
     try:
         await context.bot.edit_message_text(text, job.chat_id, job.data["message"], parse_mode=ParseMode.HTML,
                                             reply_markup=markup(keyboard))
-    except BadRequest:
-        pass  # answered in the same instant
+    except (BadRequest, NetworkError) as exc:  # answered in the same instant, or lost: the warning is a courtesy
+        log.info("No ten-second warning for attempt %s: %s", job.data["attempt"], exc)
 
 
 async def on_timeout(context: BotContext) -> None:

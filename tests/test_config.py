@@ -37,6 +37,8 @@ def test_values_are_read_and_env_wins_over_dotenv(tmp_path):
      "QB_WEBHOOK_SECRET"),
     ({"QB_LOG_LEVEL": "LOUD"}, "QB_LOG_LEVEL"),
     ({"QB_KNOWLEDGE_DIR": "/nonexistent/knowledge"}, "QB_KNOWLEDGE_DIR"),
+    ({"QB_API_TIMEOUT": "0.1"}, "QB_API_TIMEOUT"),
+    ({"QB_API_TIMEOUT": "soon"}, "QB_API_TIMEOUT"),
 ])
 def test_invalid_values_name_the_variable(env, variable):
     with pytest.raises(ConfigError) as error:

@@ -2,7 +2,7 @@
 
 Bot API:     POST /bot<token>/<method>        (form, multipart or JSON bodies, as python-telegram-bot sends)
 Files:       GET  /file/bot<token>/<path>
-Control API: /sandbox/users, /sandbox/send, /sandbox/press, /sandbox/messages, /sandbox/faults,
+Control API: /sandbox/users, /sandbox/send, /sandbox/press, /sandbox/messages, /sandbox/faults, /sandbox/chaos,
              /sandbox/reset, /sandbox/block, /sandbox/files/<id>, /sandbox/state (see docs/sandbox.md)
 """
 
@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.sandbox.state import BOT_USER, Chat, Fault, SandboxState
+from bot.sandbox.state import BOT_USER, Chaos, Chat, Fault, SandboxState
 from bot.sandbox.telegram_html import EntityParseError, html_to_plain
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 # Parameters that are plain strings on the wire; every other form value is JSON-decoded, as Telegram does.
 STRING_PARAMS = {"text", "caption", "parse_mode", "callback_query_id", "url", "secret_token",
                  "language_code", "photo", "document", "file_id", "scope"}
-FAULT_KINDS = {"retry_after", "server_error", "timeout", "forbidden", "bad_request"}
+# connection_reset drops the connection before the call takes effect; reset_after lets it take effect, then drops it
+FAULT_KINDS = {"retry_after", "server_error", "timeout", "forbidden", "bad_request", "connection_reset", "reset_after"}
 MAX_MESSAGE_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_BYTES = 64
@@ -43,6 +44,31 @@ class ApiError(Exception):
 
 def bad_request(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
+
+
+class ConnectionDropped(Exception):
+    """Raised inside a started response: uvicorn then closes the connection and the client sees it cut off."""
+
+
+class _Unlogged(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+logging.getLogger("uvicorn.error").addFilter(_Unlogged())
+
+
+class DroppedConnection(Response):
+    """A response whose head promises a body that never comes: to the client, a connection reset mid-answer."""
+
+    def __init__(self, method: str):
+        super().__init__()
+        self.method = method
+
+    async def __call__(self, scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+        raise ConnectionDropped(self.method)
 
 
 def api_error_response(error: ApiError) -> JSONResponse:
@@ -99,6 +125,7 @@ class SandboxServer:
             Route("/sandbox/press", self.control_press, methods=["POST"]),
             Route("/sandbox/messages", self.control_messages, methods=["GET"]),
             Route("/sandbox/faults", self.control_faults, methods=["GET", "POST", "DELETE"]),
+            Route("/sandbox/chaos", self.control_chaos, methods=["GET", "POST", "DELETE"]),
             Route("/sandbox/reset", self.control_reset, methods=["POST"]),
             Route("/sandbox/block", self.control_block, methods=["POST"]),
             Route("/sandbox/files/{file_id}", self.control_file, methods=["GET"]),
@@ -142,13 +169,15 @@ class SandboxServer:
             return api_error_response(bad_request("invalid request body"))
         self.state.api_calls[method] = self.state.api_calls.get(method, 0) + 1
         fault = self.state.take_fault(method, params.get("chat_id"))
-        if fault is not None:
+        if fault is not None and fault.error != "reset_after":
             return await self._fault_response(fault)
         try:
             result = await handler(params)
         except ApiError as error:
             return api_error_response(error)
         await self.state.notify()
+        if fault is not None:  # reset_after: the call took effect, but its answer never reaches the bot
+            return DroppedConnection(method)
         return JSONResponse({"ok": True, "result": result})
 
     async def _fault_response(self, fault: Fault) -> Response:
@@ -162,6 +191,8 @@ class SandboxServer:
         if fault.error == "timeout":
             await asyncio.sleep(fault.delay)
             return api_error_response(ApiError(504, "Gateway Timeout"))
+        if fault.error == "connection_reset":
+            return DroppedConnection(fault.method)
         return api_error_response(bad_request("sandbox fault injected"))
 
     # --- validation --------------------------------------------------------------------------------
@@ -614,6 +645,31 @@ class SandboxServer:
             return control_error(400, f"error must be one of {sorted(FAULT_KINDS)} and times at least 1")
         self.state.faults.append(fault)
         return JSONResponse({"ok": True, "faults": len(self.state.faults)})
+
+    async def control_chaos(self, request: Request) -> Response:
+        """Seeded random faults on every call (or the listed methods) until DELETE; GET reports what was injected."""
+        if request.method == "GET":
+            return JSONResponse(self.state.chaos.report() if self.state.chaos else {"calls": {}, "injected": {}})
+        if request.method == "DELETE":
+            report = self.state.chaos.report() if self.state.chaos else {"calls": {}, "injected": {}}
+            self.state.chaos = None
+            return JSONResponse(report)
+        try:
+            body = await self._json(request)
+            errors = [str(e) for e in body.get("errors") or sorted(FAULT_KINDS)]
+            methods = body.get("methods")
+            chaos = Chaos(seed=int(body["seed"]), rate=float(body["rate"]), errors=errors,
+                          methods={str(m).lower() for m in methods} if methods else None,
+                          exclude={str(m).lower() for m in body.get("exclude") or []},
+                          rates={str(m).lower(): float(r) for m, r in (body.get("rates") or {}).items()},
+                          retry_after=int(body.get("retry_after", 1)), delay=float(body.get("delay", 10)))
+        except (KeyError, TypeError, ValueError):
+            return control_error(400, 'expected {"seed", "rate", optional "errors", "methods", "exclude", "rates", '
+                                      '"retry_after", "delay"}')
+        if not all(0 <= r <= 1 for r in [chaos.rate, *chaos.rates.values()]) or not errors or not set(errors) <= FAULT_KINDS:
+            return control_error(400, f"rate must be within 0..1 and errors among {sorted(FAULT_KINDS)}")
+        self.state.chaos = chaos
+        return JSONResponse({"ok": True})
 
     async def control_reset(self, request: Request) -> Response:
         self.state.reset()

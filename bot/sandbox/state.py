@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,44 @@ class Fault:
         if self.method.lower() != method.lower() and self.method != "*":
             return False
         return self.chat_id is None or str(self.chat_id) == str(chat_id)
+
+
+@dataclass
+class Chaos:
+    """Seeded random faults: each Bot API call fails with probability `rate`. Each method draws from its own
+    generator (so the n-th call of a method meets the same fate however calls interleave) and goes through
+    every error kind in a shuffled order before repeating one, so a method called often enough meets them all."""
+    seed: int
+    rate: float
+    errors: list[str]
+    methods: set[str] | None = None      # lower-case method names; None: every method
+    rates: dict[str, float] = field(default_factory=dict)  # per-method rate (lower-case name) instead of `rate`
+    exclude: set[str] = field(default_factory=set)
+    retry_after: int = 1
+    delay: float = 10.0
+    calls: dict[str, int] = field(default_factory=dict)
+    injected: dict[str, dict[str, int]] = field(default_factory=dict)
+    _rngs: dict[str, random.Random] = field(default_factory=dict, repr=False)
+    _next: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def pick(self, method: str) -> Fault | None:
+        name = method.lower()
+        if name in self.exclude or (self.methods is not None and name not in self.methods):
+            return None
+        self.calls[method] = self.calls.get(method, 0) + 1
+        rng = self._rngs.setdefault(name, random.Random(f"{self.seed}:{name}"))
+        if rng.random() >= self.rates.get(name, self.rate):
+            return None
+        kinds = self._next.setdefault(name, [])
+        if not kinds:
+            kinds.extend(rng.sample(self.errors, len(self.errors)))
+        kind = kinds.pop()
+        counts = self.injected.setdefault(method, {})
+        counts[kind] = counts.get(kind, 0) + 1
+        return Fault(method, kind, 1, None, self.retry_after, self.delay)
+
+    def report(self) -> dict[str, Any]:
+        return {"seed": self.seed, "rate": self.rate, "calls": self.calls, "injected": self.injected}
 
 
 @dataclass
@@ -85,6 +124,7 @@ class SandboxState:
         self.updates: list[dict[str, Any]] = []
         self.next_update_id = 1
         self.faults: list[Fault] = []
+        self.chaos: Chaos | None = None
         self.files: dict[str, dict[str, Any]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.commands: list[dict[str, Any]] = []
@@ -201,7 +241,7 @@ class SandboxState:
                 if fault.times <= 0:
                     self.faults.remove(fault)
                 return fault
-        return None
+        return self.chaos.pick(method) if self.chaos is not None else None
 
     def next_callback_id(self) -> str:
         return f"cb{next(self._callback_ids)}-{int(time.time() * 1000)}"
