@@ -72,6 +72,39 @@ def test_faults_match_method_and_chat_then_expire(api):
     assert client.post("/sandbox/faults", json={"method": "x", "error": "meteor"}).status_code == 400
 
 
+def test_chaos_is_seeded_per_method_and_reported(api):
+    client, state = api
+
+    def fates(seed: int) -> list[int]:
+        assert client.post("/sandbox/chaos", json={"seed": seed, "rate": 0.5, "errors": ["server_error", "forbidden"],
+                                                   "exclude": ["getMe"]}).status_code == 200
+        codes = [call(client, "sendMessage", chat_id=42, text="x").json().get("error_code", 200) for _ in range(40)]
+        assert call(client, "getMe").json()["ok"], "excluded methods never fail"
+        report = client.delete("/sandbox/chaos").json()
+        assert report["calls"] == {"sendMessage": 40}
+        assert sum(report["injected"]["sendMessage"].values()) == sum(c != 200 for c in codes)
+        return codes
+
+    first = fates(7)
+    assert set(first) == {200, 500, 403} and fates(7) == first, "the same seed, the same fates"
+    assert fates(8) != first
+    assert call(client, "sendMessage", chat_id=42, text="x").json()["ok"], "DELETE stops it"
+    assert client.post("/sandbox/chaos", json={"seed": 1, "rate": 2}).status_code == 400
+    assert client.post("/sandbox/chaos", json={"seed": 1, "rate": 0.1, "errors": ["meteor"]}).status_code == 400
+    assert client.post("/sandbox/chaos", json={"rate": 0.1}).status_code == 400
+
+
+def test_reset_after_takes_effect_but_cuts_the_answer(api):
+    client, state = api
+    client.post("/sandbox/faults", json={"method": "sendMessage", "error": "reset_after"})
+    client.post("/sandbox/faults", json={"method": "sendMessage", "error": "connection_reset"})
+    for _ in range(2):
+        with pytest.raises(Exception):
+            call(client, "sendMessage", chat_id=42, text="半路断线")
+    listed = client.get("/sandbox/messages", params={"chat_id": 42}).json()["messages"]
+    assert [m["text"] for m in listed] == ["半路断线"], "reset_after delivered it once; connection_reset did not"
+
+
 def test_updates_flow_and_offsets(api):
     client, _ = api
     client.post("/sandbox/send", json={"user_id": 42, "text": "/start"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -14,6 +15,11 @@ from tests.browser import artifact, launch
 from tests.helpers import make_config
 
 playwright_api = pytest.importorskip("playwright.async_api")
+
+
+def option_label(letter: str) -> re.Pattern:
+    """The option's own button: "B. 45dB", "☐ B. …" or "B" alone; never another option that mentions dB."""
+    return re.compile(rf"^[☐☑ ]*{letter}(\.|$)")
 
 
 async def test_participant_answers_in_the_chat_page_and_the_board_follows(bot):
@@ -48,10 +54,10 @@ async def test_participant_answers_in_the_chat_page_and_the_board_follows(bot):
         letter = "ABCD"[shown.right_display[0]]
         if shown.question.type == "multiple":
             for index in shown.right_display:
-                await question.locator(".buttons button", has_text="ABCD"[index]).first.click()
+                await question.locator(".buttons button", has_text=option_label("ABCD"[index])).click()
             await question.locator(".buttons button", has_text="提交").click()
         else:
-            await question.locator(".buttons button").filter(has_text=letter).first.click()
+            await question.locator(".buttons button", has_text=option_label(letter)).click()
         pressed = time.monotonic()
         await phone.wait_for_selector(".msg.bot:has-text('回答正确')")
         await board.wait_for_function("document.querySelector('#people li .score') && "
