@@ -67,14 +67,10 @@ def feedback_text(header: str, question: QuizQuestion, options: list[str], right
             f"正确答案：{answer}\n解析：{escape(question.explanation)}")
 
 
-def feedback_keyboard(kb: KnowledgeBase, question: QuizQuestion, flag_data: str | None) -> Keyboard:
+def feedback_keyboard(kb: KnowledgeBase, question: QuizQuestion) -> Keyboard:
+    """Under a practice answer: the topic the question comes from."""
     topic = kb.get(question.topic)
-    rows: Keyboard = []
-    if topic is not None:
-        rows.append([Button(f"📖 查看知识：{topic.title}", callback("t", topic.id, 0))])
-    if flag_data:
-        rows.append([Button("答题纠错（这题有问题）", flag_data)])
-    return rows
+    return [[Button(f"📖 查看知识：{topic.title}", callback("t", topic.id, 0))]] if topic is not None else []
 
 
 PREVIOUS_HEADER = "上一题"

@@ -50,6 +50,16 @@ async def show(update: Update, text: str, keyboard: Keyboard | None = None) -> N
     await send(update, text, keyboard)
 
 
+async def show_buttons(query, keyboard: Keyboard) -> None:
+    """Replace the pressed message's buttons. Already showing them is fine: another edit of the same message
+    (the ten-second warning, say) may have drawn the new state first."""
+    try:
+        await query.edit_message_reply_markup(markup(keyboard))
+    except BadRequest as exc:
+        if "not modified" not in str(exc):
+            raise
+
+
 async def toast(query, text: str) -> None:
     """Answer a press with a short notice. Losing it to a network error costs the user a toast, nothing more,
     so the work that follows goes on."""

@@ -15,7 +15,7 @@ from bot.charts import render_team_chart
 from bot.contests import GRACE_SECONDS, AnswerOutcome, ContestError, ShownQuestion
 from bot.render import Button, as_int, callback, escape, parse_callback
 from bot.transport import DeliveryUnknown
-from handlers.common import markup, send, show, stale, toast
+from handlers.common import markup, send, show, show_buttons, stale, toast
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ async def on_toggle(update: Update, context: BotContext) -> None:
     toggled = _toggled(context, attempt_id, position)
     toggled.symmetric_difference_update({option})
     keyboard = screens.answer_keyboard("c", attempt_id, position, shown.question, shown.options, toggled)
-    await query.edit_message_reply_markup(markup(keyboard))
+    await show_buttons(query, keyboard)
     await query.answer()
 
 

@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import quiz_screens as screens
 from bot.practice import DAILY_TIMES, PracticeError, PracticeQuestion
 from bot.render import Button, Keyboard, callback, escape, grid, parse_callback
-from handlers.common import markup, send, show, stale
+from handlers.common import markup, send, show, show_buttons, stale
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ async def _settle(update: Update, context: BotContext, session_id: int, position
                                  "right" if outcome.correct else "wrong", None)
     if outcome.streak is not None:
         text += f"\n\n🔥 每日一题已连续 {outcome.streak} 天"
-    await show(update, text, screens.feedback_keyboard(context.services.knowledge.kb, item.question, None))
+    await show(update, text, screens.feedback_keyboard(context.services.knowledge.kb, item.question))
     session = context.services.storage.practice(session_id)
     following = context.services.practice.current(session)
     if following is not None:
@@ -138,7 +138,7 @@ async def on_toggle(update: Update, context: BotContext) -> None:
         return
     toggled = context.user_data.setdefault("toggles", {}).setdefault(("p", numbers[0], numbers[1]), set())
     toggled.symmetric_difference_update({numbers[2]})
-    await query.edit_message_reply_markup(markup(_question(item, toggled)[1]))
+    await show_buttons(query, _question(item, toggled)[1])
     await query.answer()
 
 
