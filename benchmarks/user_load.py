@@ -77,6 +77,7 @@ class Users:
         self.http, self.bot, self.contest_id = http, bot, contest_id
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.unanswered: Counter = Counter()
+        self.gone: Counter = Counter()  # presses on a button no longer there (no update reaches the bot)
         self.updates = 0
 
     async def last_id(self, chat_id: int) -> int:
@@ -102,6 +103,9 @@ class Users:
         response = await self.http.post("/sandbox/press", json={"user_id": user_id, "text": label,
                                                                 "message_id": message_id, "wait": REPLY_WAIT},
                                         timeout=REPLY_WAIT + 10)
+        if response.status_code == 404:  # the button was gone: another step of this user replaced the question
+            self.gone[kind] += 1
+            return False
         self.updates += 1
         if response.status_code != 200 or not response.json().get("answer"):
             self.unanswered[kind] += 1
@@ -241,7 +245,7 @@ async def run_child(n: int, mode: str, rate: float, seconds: float) -> dict[str,
     everything = [v for values in users.latencies.values() for v in values]
     return {
         "users": n, "mode": mode, "rate": rate, "wall_s": round(wall, 1), "setup_s": round(setup_s, 1),
-        "updates": users.updates, "replied": len(everything), "unanswered": dict(users.unanswered),
+        "updates": users.updates, "replied": len(everything), "unanswered": dict(users.unanswered), "gone": dict(users.gone),
         "per_s": round(len(everything) / wall, 1),
         "limited_per_s": round(sum(n for method, n in calls.items() if method.startswith(("send", "edit"))) / wall, 1),
         "p50": round(percentile(everything, 0.5), 1), "p99": round(percentile(everything, 0.99), 1),
@@ -276,8 +280,10 @@ def table(results: list[dict[str, Any]]) -> str:
         if "error" not in r:
             kinds = "; ".join(f"{k} {v[0]:,} × p50 {v[1]} / p99 {v[2]} ms" for k, v in r["by_kind"].items())
             lost = ", ".join(f"{k} {v}" for k, v in r["unanswered"].items()) or "none"
+            gone = ", ".join(f"{k} {v}" for k, v in r["gone"].items()) or "none"
             lines.append(f"- {r['users']:,} users, {r['mode']}: {kinds}; unanswered within {REPLY_WAIT:.0f} s: "
-                         f"{lost}; set-up {r['setup_s']} s; measured {r['wall_s']} s")
+                         f"{lost}; presses on a button already replaced (not sent): {gone}; "
+                         f"set-up {r['setup_s']} s; measured {r['wall_s']} s")
     lines.append(f"- machine: `nproc` = {os.cpu_count()}, CPU \"{cpu_name()}\", CPython {platform.python_version()}")
     return "\n".join(lines) + "\n"
 
