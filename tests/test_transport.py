@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from telegram.error import NetworkError
+from telegram.error import Forbidden, NetworkError
 
 from bot.transport import DeliveryUnknown
 
@@ -59,3 +59,18 @@ async def test_an_edit_whose_answer_was_lost_is_repeated_and_found_done(sandbox_
     await telegram.edit_message_text("又改过", USER, message.message_id)  # dropped before: the repeat does it
     edited = [m for m in await bot.client.messages(USER) if m["message_id"] == message.message_id]
     assert edited[-1]["text"] == "又改过"
+
+
+async def test_file_lookups_get_through_every_kind_of_fault_but_a_refusal(sandbox_user):
+    """getFile (report attachments) is a read: repeated after a 500, a 504, a reset before or after; waits out
+    RetryAfter; a Forbidden is Telegram's answer and is not repeated."""
+    bot = sandbox_user
+    telegram = bot.runtime.application.bot
+    sent = await telegram.send_document(USER, b"weekly report", filename="report.txt")
+    for kind in ("server_error", "timeout", "connection_reset", "reset_after", "retry_after"):
+        await bot.client.fault(method="getFile", error=kind, delay=1, retry_after=1)
+        found = await telegram.get_file(sent.document.file_id)
+        assert found.file_id == sent.document.file_id, kind
+    await bot.client.fault(method="getFile", error="forbidden")
+    with pytest.raises(Forbidden):
+        await telegram.get_file(sent.document.file_id)
