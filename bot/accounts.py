@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.render import as_int
 from bot.storage import Storage, utcnow
 
 # Hainan's 19 市县, then 洋浦经济开发区 and 省直属; the short name labels the buttons.
@@ -21,6 +22,23 @@ REGIONS: list[tuple[str, str]] = [
     ("洋浦经济开发区", "洋浦"), ("省直属", "省直属"),
 ]
 REGION_NAMES = [full for full, _ in REGIONS]
+
+
+def pick_regions(chosen: list[str], pressed: str, choices: list[str]) -> bool:
+    """A press on a 市县 picker: "all" selects every choice, an index ticks or unticks one; False when the
+    press names nothing on the picker (a forged button)."""
+    if pressed == "all":
+        chosen[:] = choices
+        return True
+    index = as_int(pressed)
+    if index is None or index >= len(choices):
+        return False
+    region = choices[index]
+    if region in chosen:
+        chosen.remove(region)
+    else:
+        chosen.append(region)
+    return True
 
 ROLES: dict[str, str] = {
     "worker": "一线工人/班组长",

@@ -18,6 +18,13 @@ NON_TEXT_HINT = ("我现在只能看懂文字消息。请直接打字描述您�
                  "例如“卫生间漏水漏到楼下咋办”，或者点下面的菜单按钮。")
 
 
+def region_ticks(prefix: str, chosen: list[str], count: int, all_label: str) -> Keyboard:
+    """Tick boxes for the first `count` 市县, then 全选 and 下一步; presses carry an index, "all" or "done"."""
+    buttons = [Button(("☑" if full in chosen else "☐") + short, callback(prefix, index))
+               for index, (full, short) in enumerate(REGIONS[:count])]
+    return grid(buttons, 4) + [[Button(all_label, callback(prefix, "all")), Button("下一步", callback(prefix, "done"))]]
+
+
 def main_menu_keyboard() -> Keyboard:
     buttons = [Button(label, callback("menu", key)) for label, key in MENU_ITEMS]
     return [buttons[:2], buttons[2:4], buttons[4:]]

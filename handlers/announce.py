@@ -15,11 +15,12 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import (Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, ConversationHandler,
                           MessageHandler, filters)
 
-from bot.accounts import REGIONS
+from bot.accounts import REGION_NAMES, pick_regions
 from bot.announcements import (BLOCKED, DELIVERED, FAILED, RETRY, RETRY_AFTER, ROLE_FILTERS, UNKNOWN,
                                AnnouncementError, Broadcaster, Draft, Media, SendResult, Summary)
 from bot.knowledge import render_summary
 from bot.render import Button, Keyboard, callback, escape, grid, parse_callback
+from bot.screens import region_ticks
 from bot.transport import DeliveryUnknown, RetryingRequest
 from bot.roles import PROVINCE, PermissionDenied
 from handlers.common import markup, send, show, stale
@@ -281,11 +282,8 @@ async def got_content(update: Update, context: BotContext) -> int:
 
 
 def _region_screen(draft: dict) -> tuple[str, Keyboard]:
-    chosen = draft["regions"]
-    buttons = [Button(("☑" if full in chosen else "☐") + short, callback("na", index))
-               for index, (full, short) in enumerate(REGIONS)]
-    keyboard = grid(buttons, 4) + [[Button("全选", callback("na", "all")), Button("下一步", callback("na", "done"))]]
-    return f"发给哪些市县？已选 {len(chosen)} 个。", keyboard
+    keyboard = region_ticks("na", draft["regions"], len(REGION_NAMES), "全选")
+    return f"发给哪些市县？已选 {len(draft['regions'])} 个。", keyboard
 
 
 def _role_screen() -> tuple[str, Keyboard]:
@@ -305,12 +303,7 @@ async def got_region(update: Update, context: BotContext) -> int:
         await send(update, *_role_screen())
         await query.answer()
         return ROLE
-    if parts[1:] == ["all"]:
-        draft["regions"] = [full for full, _ in REGIONS]
-    elif len(parts) == 2 and parts[1].isdigit() and int(parts[1]) < len(REGIONS):
-        region = REGIONS[int(parts[1])][0]
-        draft["regions"].remove(region) if region in draft["regions"] else draft["regions"].append(region)
-    else:
+    if len(parts) != 2 or not pick_regions(draft["regions"], parts[1], REGION_NAMES):
         await stale(update)
         return AUDIENCE
     await show(update, *_region_screen(draft))
@@ -441,7 +434,7 @@ async def daily_tip(context: BotContext) -> None:
         return
     topic = random.choice(list(services.knowledge.kb.topics.values()))
     text = render_summary(topic) + "\n\n想了解更多，直接问我：“" + escape(topic.questions[0]) + "”"
-    tip = services.announcements.create_tip(text, [full for full, _ in REGIONS])
+    tip = services.announcements.create_tip(text, list(REGION_NAMES))
     if tip is not None:
         start_broadcast(context.application, tip["id"])
 

@@ -12,14 +12,17 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.accounts import REGIONS
+from bot.accounts import REGION_NAMES, pick_regions
 from bot.contests import parse_iso
-from bot.render import Button, Keyboard, callback, escape, grid, parse_callback
+from bot.render import Button, Keyboard, callback, escape, parse_callback
+from bot.screens import region_ticks
 from bot.reports import MAX_FILE_BYTES, ReportError, pack_archive
 from bot.roles import PROVINCE, PermissionDenied
 from handlers.common import markup, send, show, stale
 from handlers.context import BotContext
 
+# 省直属 units do not report; every 市县 and 洋浦 does.
+REPORTING_REGIONS = REGION_NAMES[:-1]
 log = logging.getLogger(__name__)
 TITLE, INSTRUCTIONS, DEADLINE, SCOPE, CONFIRM = range(40, 45)
 COLLECT = 50
@@ -144,9 +147,7 @@ async def got_deadline(update: Update, context: BotContext) -> int:
 
 
 def _scope_screen(draft: dict) -> tuple[str, Keyboard]:
-    buttons = [Button(("☑" if full in draft["regions"] else "☐") + short, callback("rg", i))
-               for i, (full, short) in enumerate(REGIONS[:-1])]
-    keyboard = grid(buttons, 4) + [[Button("全部市县", callback("rg", "all")), Button("下一步", callback("rg", "done"))]]
+    keyboard = region_ticks("rg", draft["regions"], len(REPORTING_REGIONS), "全部市县")
     return f"第 4 步：哪些市县需要报送？已选 {len(draft['regions'])} 个（不选即全部）。", keyboard
 
 
@@ -156,18 +157,13 @@ async def got_scope(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if parts[1:] == ["done"]:
         await query.answer()
-        regions = draft["regions"] or [full for full, _ in REGIONS[:-1]]
+        regions = draft["regions"] or list(REPORTING_REGIONS)
         tz = context.services.config.tz
         await send(update, f"<b>请确认</b>\n标题：{escape(draft['title'])}\n要求：{escape(draft['instructions'])}\n"
                            f"截止：{draft['deadline'].astimezone(tz):%Y-%m-%d %H:%M}\n报送单位：{len(regions)} 个市县",
                    [[Button("确认发起", callback("ry", "ok")), Button("取消", callback("ry", "no"))]])
         return CONFIRM
-    if parts[1:] == ["all"]:
-        draft["regions"] = [full for full, _ in REGIONS[:-1]]
-    elif len(parts) == 2 and parts[1].isdigit() and int(parts[1]) < len(REGIONS) - 1:
-        region = REGIONS[int(parts[1])][0]
-        draft["regions"].remove(region) if region in draft["regions"] else draft["regions"].append(region)
-    else:
+    if len(parts) != 2 or not pick_regions(draft["regions"], parts[1], REPORTING_REGIONS):
         await stale(update)
         return SCOPE
     await show(update, *_scope_screen(draft))

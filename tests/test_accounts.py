@@ -92,3 +92,16 @@ def test_cli_teams_import(tmp_path, monkeypatch, capsys):
     assert main(["teams", "import", str(path)]) == 0
     out = capsys.readouterr().out
     assert "海棠湾项目部" in out and "?start=team_" in out
+
+
+def test_region_picker_ticks_unticks_selects_all_and_refuses_forgeries():
+    from bot.accounts import REGION_NAMES, pick_regions
+
+    chosen: list[str] = []
+    assert pick_regions(chosen, "1", REGION_NAMES) and chosen == ["三亚市"]
+    assert pick_regions(chosen, "0", REGION_NAMES) and chosen == ["三亚市", "海口市"]
+    assert pick_regions(chosen, "1", REGION_NAMES) and chosen == ["海口市"]
+    assert pick_regions(chosen, "all", REGION_NAMES[:-1]) and chosen == REGION_NAMES[:-1]
+    for forged in ("99", "-1", "x", "²"):
+        assert not pick_regions(chosen, forged, REGION_NAMES)
+    assert chosen == REGION_NAMES[:-1]
