@@ -137,7 +137,12 @@ async def organise(bot, deadline: float) -> None:
         await client.press(ADMIN_ID, button, message_id=message["message_id"], wait=4)
         return message["message_id"]
 
-    while time.monotonic() < deadline:
+    async def every_kind_met() -> bool:
+        injected = (await client.http.get("/sandbox/chaos")).json()["injected"]
+        return all(set(injected.get(method, {})) == set(KINDS) for method in SERVING_METHODS)
+
+    # Each lost step restarts the round, so rounds go on until every method has met every kind (or the deadline).
+    while time.monotonic() < deadline and not await every_kind_met():
         after = await client.last_id(ADMIN_ID)
         await client.send(ADMIN_ID, "/contests")
         try:
@@ -185,7 +190,7 @@ async def test_random_faults_during_mixed_work_keep_records_and_deliveries_exact
                                                                 ["三亚市"]))
     start_broadcast(bot.runtime.application, announcement["id"])
     chaos_until = time.monotonic() + 45
-    await asyncio.gather(*(player.play(chaos_until) for player in players), organise(bot, chaos_until),
+    await asyncio.gather(*(player.play(chaos_until) for player in players), organise(bot, chaos_until + 60),
                          *(ask_questions(bot, user_id, chaos_until) for user_id in ASKERS))
 
     report = (await client.http.delete("/sandbox/chaos")).json()
