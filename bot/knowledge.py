@@ -30,10 +30,12 @@ class Standard:
     code: str
     name: str
     clause: str | None = None
+    note: str | None = None  # e.g. 据条文解读资料（二手），条号待核原文
 
     def render(self) -> str:
         clause = f" 第 {self.clause} 条" if self.clause else ""
-        return f"{self.code}《{self.name}》{clause}" if self.name else f"{self.code}{clause}"
+        note = f"（{self.note}）" if self.note else ""
+        return (f"{self.code}《{self.name}》{clause}" if self.name else f"{self.code}{clause}") + note
 
 
 @dataclass(frozen=True)
@@ -153,14 +155,19 @@ def _check_topic(raw: LineDict, display: str, problems: list[Problem]) -> Topic 
                 if not isinstance(entry, dict) or not isinstance(entry.get("code"), str) or not entry["code"].strip():
                     problems.append(Problem(display, line, f"{label}: a standard needs a 'code'"))
                     continue
-                unknown = set(entry) - {"code", "name", "clause"}
+                unknown = set(entry) - {"code", "name", "clause", "note"}
                 if unknown:
                     problems.append(Problem(display, line, f"{label}: unknown standard key(s) {sorted(unknown)}"))
                 clause = entry.get("clause")
                 if clause is not None and not isinstance(clause, str):
                     problems.append(Problem(display, line, f"{label}: clause must be quoted text, e.g. \"8.2.1\""))
                     clause = str(clause)
-                standards.append(Standard(entry["code"].strip(), str(entry.get("name") or "").strip(), clause))
+                note = entry.get("note")
+                if note is not None and (not isinstance(note, str) or not note.strip()):
+                    problems.append(Problem(display, line, f"{label}: a standard's note must be text (or be left out)"))
+                    note = None
+                standards.append(Standard(entry["code"].strip(), str(entry.get("name") or "").strip(), clause,
+                                          note.strip() if note else None))
 
     try:
         return Topic(
