@@ -22,11 +22,18 @@ def test_shipped_knowledge_base_is_clean_and_complete():
         assert len(topic.summary) <= 80 and len(render_topic(topic)) <= 4096
 
 
-def test_quality_month_topic_states_the_2025_plan():
+def test_quality_month_topic_is_for_workers_with_the_2025_plan_as_background():
     kb, _ = load_knowledge(KNOWLEDGE_DIR)
-    text = render_topic(kb.get("mgmt.quality_month"))
+    topic = kb.get("mgmt.quality_month")
+    text = render_topic(topic)
+    for action in ("自查", "答题", "样板观摩", "合理化建议"):
+        assert any(action in item for item in topic.prevention), action
     for fact in ("加强全面质量管理", "促进质量强国建设", "2025", "9月", "以赛促学", "双随机", "9月30日", "治理手册"):
         assert fact in text, fact
+    # the dated plan is background: the summary and the worker's actions carry no year, and the text says
+    # that each year's arrangements follow that year's notice
+    assert "2025" not in topic.summary and not any("2025" in item for item in topic.prevention)
+    assert "以当年通知为准" in text and "往年方案" in text
 
 
 def test_export_keys_are_exactly_as_documented(capsys):
