@@ -11,9 +11,16 @@ from typing import Any, Callable
 import httpx
 
 from bot.config import Config
-from bot.runtime import Runtime
+from bot.runtime import Runtime, bind_socket
 
 ADMIN_ID = 9000
+
+
+def free_port() -> int:
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
 
 
 def make_config(tmp_path: Path, **overrides: Any) -> Config:

@@ -9,14 +9,7 @@ import time
 import httpx
 import pytest
 
-from bot.runtime import bind_socket
-
-
-def free_port() -> int:
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+from tests.helpers import free_port
 
 
 def start(tmp_path, port):
