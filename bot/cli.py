@@ -95,14 +95,16 @@ def _knowledge_dir(args, config: Config) -> Path:
     return Path(args.knowledge) if getattr(args, "knowledge", None) else config.knowledge_dir
 
 
-def report_problems(problems: list, summary: str) -> int:
-    """One line per problem on standard output and exit 1, or the summary and exit 0."""
-    for problem in problems:
-        print(problem)
+def report_problems(problems: list, summary: str, warnings: list | tuple = ()) -> int:
+    """One line per problem and per warning (`file:line: warning: …`) on standard output, in file order;
+    exit 1 when there are problems, else the summary and exit 0 (warnings never change the exit code)."""
+    for finding in sorted([*problems, *warnings]):
+        print(finding)
+    counted = f", {len(warnings)} warning(s)" if warnings else ""
     if problems:
-        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        print(f"{len(problems)} problem(s){counted}", file=sys.stderr)
         return 1
-    print(f"ok: {summary}", file=sys.stderr)
+    print(f"ok: {summary}{counted}", file=sys.stderr)
     return 0
 
 
@@ -111,7 +113,7 @@ def cmd_kb_check(args, config: Config) -> int:
 
     kb, problems = load_knowledge(_knowledge_dir(args, config))
     phrasings = sum(len(t.questions) for t in kb.topics.values())
-    return report_problems(problems, f"{len(kb.topics)} topics, {phrasings} question phrasings")
+    return report_problems(problems, f"{len(kb.topics)} topics, {phrasings} question phrasings", kb.warnings)
 
 
 def _load_kb(args, config: Config):
@@ -223,7 +225,7 @@ def cmd_quiz_check(args, config: Config) -> int:
     from bot.quiz import load_bank
 
     bank, problems = load_bank(_knowledge_dir(args, config))
-    return report_problems(problems, f"{len(bank.questions)} questions")
+    return report_problems(problems, f"{len(bank.questions)} questions", bank.warnings)
 
 
 def cmd_quiz_export(args, config: Config) -> int:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import load_knowledge, normalise_phrase
+from bot.knowledge import check_citations, load_knowledge, load_register, normalise_phrase
 from bot.yamlfile import LineDict, Problem, iter_entries
+
+log = logging.getLogger(__name__)
 
 TYPES = {"single": "单选", "multiple": "多选", "judge": "判断"}
 JUDGE_OPTIONS = ["正确", "错误"]
@@ -61,6 +64,7 @@ class QuizQuestion:
 @dataclass
 class QuestionBank:
     questions: dict[str, QuizQuestion]
+    warnings: list[Problem] = field(default_factory=list)  # e.g. citations of superseded standards
 
     def by_topic(self, topic_id: str) -> list[QuizQuestion]:
         return [q for q in self.questions.values() if q.topic == topic_id]
@@ -160,7 +164,10 @@ def load_bank(knowledge_dir: Path) -> tuple[QuestionBank, list[Problem]]:
             continue
         questions[question.id] = question
     problems += _near_duplicate_stems(list(questions.values()))
-    return QuestionBank(questions), sorted(problems)
+    # the register is shared with the knowledge base; a broken one leaves both checks blind, so both report it
+    register, register_problems = load_register(knowledge_dir)
+    warnings, stale = check_citations(knowledge_dir / "quiz", register)
+    return QuestionBank(questions, warnings), sorted(problems + register_problems + stale)
 
 
 def _near_duplicate_stems(questions: list[QuizQuestion]) -> list[Problem]:
@@ -185,4 +192,6 @@ def require_bank(knowledge_dir: Path) -> QuestionBank:
     bank, problems = load_bank(knowledge_dir)
     if problems:
         raise KnowledgeError(problems)
+    for warning in bank.warnings:
+        log.warning("question bank: %s", warning)
     return bank

@@ -14,9 +14,11 @@ class Problem:
     file: str
     line: int
     message: str
+    warning: bool = False  # printed by the checks, but neither fails them nor stops the bot loading
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        kind = "warning: " if self.warning else ""
+        return f"{self.file}:{self.line}: {kind}{self.message}"
 
 
 class LineDict(dict):
@@ -87,16 +89,25 @@ def load_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
     return data, problems
 
 
+def display_name(path: Path, base: Path) -> str:
+    """How problems name a file: relative to `base` (the folder holding knowledge/), e.g. knowledge/topics/conc.yaml."""
+    return str(path.relative_to(base)) if base in path.parents else str(path)
+
+
+def yaml_files(folder: Path) -> list[tuple[Path, str]]:
+    """Every *.yaml file of a knowledge subfolder (topics/, quiz/) with its display name, in name order."""
+    return [(path, display_name(path, folder.parent.parent)) for path in sorted(folder.glob("*.yaml"))]
+
+
 def iter_entries(folder: Path, key: str, problems: list[Problem]) -> Iterator[tuple[str, LineDict]]:
     """Each mapping under the top-level `key:` list of every YAML file in `folder`, with the file's display name.
 
     Files that do not parse, or lack the list, add problems and yield nothing.
     """
-    files = sorted(folder.glob("*.yaml"))
+    files = yaml_files(folder)
     if not files:
         problems.append(Problem(str(folder), 0, "no *.yaml files"))
-    for path in files:
-        display = str(path.relative_to(folder.parent.parent)) if folder.parent.parent in path.parents else str(path)
+    for path, display in files:
         data, file_problems = load_yaml(path, display)
         problems += file_problems
         if data is None:
