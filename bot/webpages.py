@@ -129,7 +129,7 @@ def sandbox_page_routes(services: Services, sandbox: SandboxState) -> list[Route
         if not name or region not in REGION_NAMES or role not in ROLES:
             return JSONResponse({"ok": False, "error": "unknown region or role"}, status_code=400)
         user_id = int(body.get("id") or max([100_000, *sandbox.users]) + 1)
-        sandbox.add_user(user_id, name)
+        sandbox.add_user(user_id, name, started=True)  # a persona has opened the chat with the bot
         services.accounts.touch(user_id, name, None)
         services.accounts.set_region(user_id, region)
         services.accounts.set_role(user_id, role)

@@ -1,20 +1,26 @@
 """The sandbox speaks Telegram's shapes and errors, so that bugs show up here as they would on Telegram."""
 
+import asyncio
+
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from bot.sandbox.limits import Limits
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.state import SandboxState
+from tests.test_sandbox_limits import FakeClock
 
 TOKEN = "123:sandbox-test-token-0123456789"
 
 
 @pytest.fixture
 def api(tmp_path):
-    state = SandboxState(tmp_path / "journal.jsonl")
+    """Telegram's limits on a clock that stands still unless a test moves it (state.limits.clock.advance)."""
+    state = SandboxState(tmp_path / "journal.jsonl", limits=Limits(clock=FakeClock()))
     client = TestClient(Starlette(routes=SandboxServer(state, TOKEN).routes()))
-    client.post("/sandbox/users", json={"id": 42, "first_name": "测试"})
+    client.post("/sandbox/users", json={"id": 42, "first_name": "测试", "started": True})
     yield client, state
     state.close()
 
@@ -75,6 +81,8 @@ def test_faults_match_method_and_chat_then_expire(api):
 def test_chaos_is_seeded_per_method_and_reported(api):
     client, state = api
 
+    client.post("/sandbox/limits", json={"enabled": False})  # 40 messages in one instant: no flood control here
+
     def fates(seed: int) -> list[int]:
         assert client.post("/sandbox/chaos", json={"seed": seed, "rate": 0.5, "errors": ["server_error", "forbidden"],
                                                    "exclude": ["getMe"]}).status_code == 200
@@ -132,11 +140,123 @@ def test_state_survives_a_restart_through_the_journal(tmp_path):
     state = SandboxState(tmp_path / "j.jsonl")
     client = TestClient(Starlette(routes=SandboxServer(state, TOKEN).routes()))
     client.post("/sandbox/users", json={"id": 42, "first_name": "测试"})
+    client.post("/sandbox/send", json={"user_id": 42, "text": "/start"})  # the user opens the chat
     call(client, "sendMessage", chat_id=42, text="记住我")
     state.close()
     again = SandboxState(tmp_path / "j.jsonl")
     client = TestClient(Starlette(routes=SandboxServer(again, TOKEN).routes()))
     assert [m["text"] for m in client.get("/sandbox/messages", params={"chat_id": 42}).json()["messages"]] == ["记住我"]
-    assert call(client, "sendMessage", chat_id=42, text="新消息").json()["result"]["message_id"] == 2
+    assert call(client, "sendMessage", chat_id=42, text="新消息").json()["result"]["message_id"] == 3, \
+        "the user started the chat before the restart"
     client.post("/sandbox/reset")
     assert client.get("/sandbox/state").json()["users"] == 0
+
+
+def test_entities_count_utf16_code_units(api):
+    client, _ = api
+    client.post("/sandbox/send", json={"user_id": 42, "chat_id": -7, "text": "👷 @qualitybot_sandbox_bot 漏水"})
+    client.post("/sandbox/send", json={"user_id": 42, "text": "/start@qualitybot_sandbox_bot c_1"})
+    client.post("/sandbox/send", json={"user_id": 42, "text": "🏗️看 /help"})
+    group, command, later = (u["message"] for u in call(client, "getUpdates").json()["result"])
+    assert group["entities"] == [{"type": "mention", "offset": 3, "length": 23}]
+    assert command["entities"] == [{"type": "bot_command", "offset": 0, "length": 29}]
+    assert later["entities"] == [{"type": "bot_command", "offset": 5, "length": 5}]  # 🏗️ is 3 UTF-16 units
+
+
+async def test_a_second_poller_ends_the_waiting_one_with_409(tmp_path):
+    state = SandboxState()
+    app = Starlette(routes=SandboxServer(state, TOKEN).routes())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as client:
+        waiting = asyncio.create_task(client.post(f"/bot{TOKEN}/getUpdates", data={"timeout": "5"}))
+        while state.polls == 0:
+            await asyncio.sleep(0.01)
+        second = await client.post(f"/bot{TOKEN}/getUpdates", data={"timeout": "0"})
+        first = await asyncio.wait_for(waiting, 2)
+        assert second.json() == {"ok": True, "result": []}
+        assert first.status_code == 409 and first.json()["description"] == (
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
+        waiting = asyncio.create_task(client.post(f"/bot{TOKEN}/getUpdates", data={"timeout": "5"}))
+        while state.polls == 2:
+            await asyncio.sleep(0.01)
+        await client.post(f"/bot{TOKEN}/setWebhook", data={"url": "https://bot.example.org/hook"})
+        assert (await asyncio.wait_for(waiting, 2)).json()["description"] == \
+            "Conflict: terminated by setWebhook request"
+        refused = await client.post(f"/bot{TOKEN}/getUpdates")
+        assert refused.status_code == 409 and refused.json()["description"] == (
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook "
+            "first")
+        await client.post(f"/bot{TOKEN}/deleteWebhook")
+        assert (await client.post(f"/bot{TOKEN}/getUpdates")).json()["ok"]
+
+
+def test_allowed_updates_drop_other_kinds(api):
+    client, _ = api
+    call(client, "sendMessage", chat_id=42, text="选", reply_markup='{"inline_keyboard": [[{"text": "好", '
+                                                                     '"callback_data": "ok"}]]}')
+    assert call(client, "getUpdates", allowed_updates='["message"]').json()["result"] == []
+    press = client.post("/sandbox/press", json={"user_id": 42, "text": "好", "wait": 1}).json()
+    assert press["update_id"] is None and press["answer"] is None, "dropped at once, not waited for"
+    client.post("/sandbox/send", json={"user_id": 42, "text": "文字"})
+    assert [list(u)[1] for u in call(client, "getUpdates").json()["result"]] == ["message"], "the choice is kept"
+    call(client, "getUpdates", allowed_updates="[]")  # an empty list: Telegram's default again
+    client.post("/sandbox/press", json={"user_id": 42, "text": "好", "wait": 0})
+    assert "callback_query" in call(client, "getUpdates").json()["result"][-1]
+
+
+def test_drop_pending_updates(api):
+    client, state = api
+    for text in ("一", "二"):
+        client.post("/sandbox/send", json={"user_id": 42, "text": text})
+    assert call(client, "deleteWebhook", drop_pending_updates="false").json()["ok"] and len(state.updates) == 2
+    call(client, "deleteWebhook", drop_pending_updates="true")
+    assert call(client, "getUpdates").json()["result"] == []
+    client.post("/sandbox/send", json={"user_id": 42, "text": "三"})
+    call(client, "setWebhook", url="https://bot.example.org/hook", drop_pending_updates="true")
+    assert state.updates == [] and state.webhook["url"] == "https://bot.example.org/hook"
+
+
+def test_query_string_parameters_are_decoded_like_form_fields(api):
+    client, _ = api
+    markup = '{"inline_keyboard": [[{"text": "查", "callback_data": "q"}]]}'
+    sent = client.get(f"/bot{TOKEN}/sendMessage", params={"chat_id": "42", "text": "123", "reply_markup": markup})
+    assert sent.json()["result"]["text"] == "123" and sent.json()["result"]["reply_markup"]["inline_keyboard"]
+    client.post(f"/bot{TOKEN}/getUpdates", params={"allowed_updates": '["message"]'})
+    assert client.get("/sandbox/state").json()["allowed_updates"] == ["message"]
+
+
+def test_edits_need_the_right_kind_of_message(api):
+    client, _ = api
+    photo = client.post(f"/bot{TOKEN}/sendPhoto", data={"chat_id": "42", "caption": "图"},
+                        files={"photo": ("p.jpg", b"\xff\xd8\xff\xd9", "image/jpeg")}).json()["result"]
+    text = call(client, "sendMessage", chat_id=42, text="字").json()["result"]
+    assert call(client, "editMessageText", chat_id=42, message_id=photo["message_id"], text="新").json()[
+        "description"] == "Bad Request: there is no text in the message to edit"
+    assert call(client, "editMessageCaption", chat_id=42, message_id=text["message_id"], caption="新").json()[
+        "description"] == "Bad Request: there is no caption in the message to edit"
+    same = call(client, "editMessageCaption", chat_id=42, message_id=photo["message_id"], caption="图").json()
+    assert same["description"].startswith("Bad Request: message is not modified")
+    assert call(client, "editMessageCaption", chat_id=42, message_id=photo["message_id"], caption="新图").json()["ok"]
+
+
+@pytest.mark.parametrize("method, params", [
+    ("getUpdates", {"offset": "x", "timeout": "soon"}),
+    ("sendMessage", {"chat_id": "[1, 2]", "text": "x"}),
+    ("sendMessage", {"chat_id": "42", "text": "x", "reply_markup": '{"inline_keyboard": [[{"text": 5, "url": 7}]]}'}),
+    ("editMessageText", {"chat_id": "42", "message_id": '{"a": 1}', "text": "x"}),
+    ("answerCallbackQuery", {"callback_query_id": "[1]"}),
+    ("getFile", {"file_id": "{}"}),
+    ("sendPhoto", {"chat_id": "42", "photo": "[]"}),
+    ("setMyCommands", {"commands": '"none"'}),
+])
+def test_malformed_requests_are_400_never_500(api, method, params):
+    client, _ = api
+    response = call(client, method, **params)
+    assert response.status_code == 400 and response.json()["description"].startswith("Bad Request: ")
+
+
+def test_malformed_bodies_are_400_never_500(api):
+    client, _ = api
+    for body, content_type in [(b"[1, 2]", "application/json"), (b"{", "application/json"),
+                               (b"--x\r\ngarbage", "multipart/form-data; boundary=x")]:
+        response = client.post(f"/bot{TOKEN}/sendMessage", content=body, headers={"content-type": content_type})
+        assert response.status_code == 400, body

@@ -1,4 +1,4 @@
-"""What the sandbox remembers: users, chats with their messages, pending updates, uploaded files, faults.
+"""What the sandbox remembers: users, chats with their messages, pending updates, uploaded files, faults, limits.
 
 When given a journal path, every change is appended to a JSON-lines file and replayed at start, so a restart of
 the process finds Telegram's side as it left it (as the real Telegram would), and a SIGKILL loses nothing that
@@ -14,7 +14,13 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+from bot.sandbox.limits import RELAXED, Limits
+# Update types a bot receives when it never chose (Telegram leaves out chat_member and reactions unless asked).
+DEFAULT_UPDATE_TYPES = frozenset({"message", "edited_message", "channel_post", "edited_channel_post", "inline_query",
+                                  "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query",
+                                  "poll", "poll_answer", "my_chat_member", "chat_join_request"})
 
 BOT_USER = {
     "id": 123456,
@@ -100,7 +106,11 @@ class Chat:
 
 
 class SandboxState:
-    def __init__(self, journal: Path | None = None):
+    RELAXED_LIMITS = RELAXED  # what an embedding process passes as `limits` to switch off flood control and the like
+
+    def __init__(self, journal: Path | None = None, limits: Limits | Mapping[str, Any] | None = None):
+        """`limits`: Telegram's by default; a Limits (e.g. with a test clock) or a mapping of settings to change."""
+        self.limits = limits if isinstance(limits, Limits) else Limits(limits)
         self.journal_path = journal
         self._journal = None
         self.closing = False
@@ -119,6 +129,7 @@ class SandboxState:
 
     def reset_memory(self) -> None:
         self.users: dict[int, dict[str, Any]] = {}
+        self.started: set[int] = set()  # users who have written to the bot: only they can be messaged
         self.blocked: set[int] = set()
         self.chats: dict[int, Chat] = {}
         self.updates: list[dict[str, Any]] = []
@@ -127,6 +138,10 @@ class SandboxState:
         self.chaos: Chaos | None = None
         self.files: dict[str, dict[str, Any]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
+        self.callback_pressed_at: dict[str, float] = {}  # limits.clock() at the press
+        self.allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
+        self.polls = 0  # getUpdates requests so far: a waiting one that sees this change was overtaken
+        self.poll_conflict = ""
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self.api_calls: dict[str, int] = {}
@@ -135,6 +150,7 @@ class SandboxState:
 
     def reset(self) -> None:
         self.reset_memory()
+        self.limits.reset()
         if self._journal is not None:
             self._journal.close()
             self._journal = self.journal_path.open("w", encoding="utf-8")
@@ -163,6 +179,8 @@ class SandboxState:
     def _apply(self, kind: str, data: Any) -> None:
         if kind == "user":
             self.users[data["id"]] = data
+        elif kind == "started":
+            self.started.add(data["id"])
         elif kind == "blocked":
             (self.blocked.add if data["blocked"] else self.blocked.discard)(data["id"])
         elif kind == "chat":
@@ -193,13 +211,20 @@ class SandboxState:
     # --- users and chats ---------------------------------------------------------------------------
 
     def add_user(self, user_id: int, first_name: str, username: str | None = None,
-                 language_code: str = "zh-hans") -> dict[str, Any]:
+                 language_code: str = "zh-hans", started: bool = False) -> dict[str, Any]:
+        """`started`: the user opened the chat with the bot earlier, so the bot may write to them."""
         user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
         if username:
             user["username"] = username
         self._change("user", user)
         self.chat(user_id, "private")
+        if started:
+            self.mark_started(user_id)
         return user
+
+    def mark_started(self, user_id: int) -> None:
+        if user_id not in self.started:
+            self._change("started", {"id": user_id})
 
     def set_blocked(self, user_id: int, blocked: bool) -> None:
         self._change("blocked", {"id": user_id, "blocked": blocked})
@@ -216,10 +241,23 @@ class SandboxState:
 
     # --- updates -----------------------------------------------------------------------------------
 
-    def enqueue(self, update_body: dict[str, Any]) -> dict[str, Any]:
+    def enqueue(self, update_body: dict[str, Any]) -> dict[str, Any] | None:
+        """Queue an update; None when its type is not among the bot's allowed_updates (Telegram drops those)."""
+        if not set(update_body) & self.allowed_updates:
+            return None
         update = {"update_id": self.next_update_id, **update_body}
         self._change("update", update)
         return update
+
+    def set_allowed_updates(self, value: Any) -> None:
+        """As Telegram: a list of type names replaces the choice (none known: the default); anything else keeps it."""
+        if isinstance(value, list) and all(isinstance(name, str) for name in value):
+            chosen = {name.lower() for name in value} & (DEFAULT_UPDATE_TYPES | {"chat_member", "message_reaction",
+                                                                                  "message_reaction_count"})
+            self.allowed_updates = frozenset(chosen) or DEFAULT_UPDATE_TYPES
+
+    def drop_pending(self) -> None:
+        self.confirm(self.next_update_id)
 
     def confirm(self, offset: int) -> None:
         if self.updates and self.updates[0]["update_id"] < offset:
@@ -244,4 +282,6 @@ class SandboxState:
         return self.chaos.pick(method) if self.chaos is not None else None
 
     def next_callback_id(self) -> str:
-        return f"cb{next(self._callback_ids)}-{int(time.time() * 1000)}"
+        query_id = f"cb{next(self._callback_ids)}-{int(time.time() * 1000)}"
+        self.callback_pressed_at[query_id] = self.limits.clock()
+        return query_id
