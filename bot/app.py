@@ -14,7 +14,8 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config import Config
 from bot.services import Services
-from bot.transport import RetryingRequest
+from bot.health import PollingHealth
+from bot.transport import PollingRequest, RetryingRequest
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,11 @@ async def run_shutdown_hooks(application: Application) -> None:
         await task(application)
 
 
-def build_application(config: Config, services: Services, request: BaseRequest | None = None) -> Application:
-    """Build the Telegram application with every handler registered; the caller starts and stops it."""
+def build_application(config: Config, services: Services, request: BaseRequest | None = None,
+                      health: PollingHealth | None = None) -> Application:
+    """Build the Telegram application with every handler registered; the caller starts and stops it.
+
+    `health` hears how each getUpdates call was answered, for /healthz."""
     from handlers import register_all
     from handlers.context import BotContext
 
@@ -113,6 +117,8 @@ def build_application(config: Config, services: Services, request: BaseRequest |
         builder = builder.request(request).get_updates_request(request)
     else:
         builder = builder.request(RetryingRequest(connection_pool_size=32, read_timeout=config.api_timeout, write_timeout=20))
+        if health is not None:
+            builder = builder.get_updates_request(PollingRequest(health, read_timeout=config.api_timeout))
     application = builder.build()
     application.bot_data["services"] = services
     register_all(application)

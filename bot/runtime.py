@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import uvicorn
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.app import build_application, run_shutdown_hooks
@@ -20,7 +21,9 @@ from bot.qa import KnowledgeService
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.state import SandboxState
 from bot.services import Services
-from bot.storage import Storage
+from bot.files import ProcessLock, private_file
+from bot.health import PollingHealth
+from bot.storage import Storage, StorageError
 from bot.web import build_web_app, webhook_route
 from bot.webpages import board_routes, sandbox_page_routes
 
@@ -63,6 +66,8 @@ class Runtime:
         self.sandbox: SandboxState | None = None
         self._server: _EmbeddedServer | None = None
         self._server_task: asyncio.Task | None = None
+        self._lock = ProcessLock(config.db_path)
+        self.polling = PollingHealth()
 
     @property
     def mode(self) -> str:
@@ -76,6 +81,8 @@ class Runtime:
 
     async def start(self) -> None:
         config = self.config
+        if not self._lock.acquire():  # held until stop, so that `restore` cannot pull the file from under us
+            raise StorageError(f"{config.db_path}: another qualitybot process is running on this database")
         self.storage = Storage.open(config.db_path)
         self.services = Services.create(config, self.storage, self.knowledge)
         sock = bind_socket(config.host, config.port)
@@ -83,10 +90,9 @@ class Runtime:
         self.services.config = config
 
         routes = board_routes(self.services)
-        if config.sandbox and not config.bot_api_url:
-            journal = config.db_path.with_name(config.db_path.name + ".sandbox.jsonl")
-            # relaxed until the bot keeps Telegram's limits
-            self.sandbox = SandboxState(journal, limits=SandboxState.RELAXED_LIMITS)
+        if config.embedded_sandbox:
+            journal = private_file(config.db_path.with_name(config.db_path.name + ".sandbox.jsonl"))
+            self.sandbox = SandboxState(journal)
             # the chat page exists only here: never when a real Telegram token is configured
             routes += sandbox_page_routes(self.services, self.sandbox)
             routes += SandboxServer(self.sandbox, config.effective_token).routes()
@@ -102,7 +108,7 @@ class Runtime:
                 self._server_task.result()
             await asyncio.sleep(0.01)
 
-        self.application = build_application(config, self.services)
+        self.application = build_application(config, self.services, health=self.polling)
         if self.customise is not None:
             self.customise(self.application)
         await self.application.initialize()
@@ -113,7 +119,7 @@ class Runtime:
                                                    allowed_updates=Update.ALL_TYPES)
         else:
             await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10,
-                                                         bootstrap_retries=5)
+                                                         bootstrap_retries=5, error_callback=self._polling_error)
         if not config.sandbox and config.broadcast_rate > 30:
             log.warning("QB_BROADCAST_RATE=%s is above Telegram's limit of about 30 messages per second",
                         config.broadcast_rate)
@@ -131,9 +137,22 @@ class Runtime:
         except KnowledgeError as exc:
             log.error("Knowledge base reload refused, keeping the old index: %s", "; ".join(map(str, exc.problems[:5])))
 
+    @staticmethod
+    def _polling_error(error: TelegramError) -> None:
+        """One line per failed getUpdates (python-telegram-bot would log a whole traceback each time)."""
+        log.warning("Polling for updates failed: %s: %s", type(error).__name__, error)
+
     def health(self) -> dict[str, Any]:
-        ok = self.application is not None and self.application.running
-        return {"ok": ok, "mode": self.mode}
+        """ok only while updates can arrive: a rejected token or a second poller make it fail, so that the
+        container's HEALTHCHECK or a supervisor restarts the bot (and an operator sees why)."""
+        app = self.application
+        problem = None if app is not None and app.running else "not running"
+        if problem is None and self.mode != "webhook":
+            problem = self.polling.problem()
+        status: dict[str, Any] = {"ok": problem is None, "mode": self.mode}
+        if problem:
+            status["problem"] = problem
+        return status
 
     async def stop(self) -> None:
         """Stop taking updates, finish the ones in hand, then close the web server and the database."""
@@ -155,3 +174,4 @@ class Runtime:
             self.sandbox.close()
         if self.storage is not None:
             self.storage.close()
+        self._lock.release()

@@ -7,12 +7,15 @@ the main thread in the command line. Every change of more than one row runs insi
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
 import sqlite_utils
 from sqlite_utils import Migrations
+
+from bot.files import ProcessLock, private_file
 
 # Written into the database header so that a foreign SQLite file is recognised and left alone.
 APPLICATION_ID = 0x51424F54  # "QBOT"
@@ -347,13 +350,16 @@ def _inspect_existing(path: Path) -> None:
 
 
 def backup_database(source: Path, target: Path) -> int:
-    """A consistent copy of a live database through SQLite's online backup API; returns the pages copied."""
+    """A consistent copy of a live database through SQLite's online backup API; returns the pages copied.
+
+    The copy is a single self-contained file (rollback journal, not WAL), so nothing is left beside it.
+    """
     _inspect_existing(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".partial")
-    temporary.unlink(missing_ok=True)
-    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as live, sqlite3.connect(temporary) as copy:
+    temporary = private_file(target.with_name(target.name + ".partial"))
+    with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as live, \
+            closing(sqlite3.connect(temporary)) as copy:
         live.backup(copy, pages=1024)  # in steps, so the running bot is never blocked for long
+        copy.execute("PRAGMA journal_mode = DELETE")  # the live file is WAL; its copy must not need -wal/-shm
         pages = copy.execute("PRAGMA page_count").fetchone()[0]
         if copy.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             raise StorageError(f"{target}: the backup failed its integrity check")
@@ -361,15 +367,31 @@ def backup_database(source: Path, target: Path) -> int:
     return pages
 
 
+class DatabaseBusy(StorageError):
+    """A running bot holds the database."""
+
+
 def restore_database(backup: Path, target: Path) -> None:
-    """Replace the database with a backup (the bot must be stopped); the old file is kept as <name>.before-restore."""
+    """Replace the database with a backup; the old file is kept as <name>.before-restore.
+
+    Refused, with every file left as it was, while a bot process holds the database: the bot would go on writing
+    to the file moved away, and whatever it recorded after the restore would be lost at its next start.
+    """
     _inspect_existing(backup)
-    if target.exists():
-        for suffix in ("-wal", "-shm"):
-            Path(str(target) + suffix).unlink(missing_ok=True)
-        target.replace(target.with_name(target.name + ".before-restore"))
-    with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as source, sqlite3.connect(target) as copy:
-        source.backup(copy)
+    lock = ProcessLock(target)
+    if not lock.acquire():
+        raise DatabaseBusy(f"{target}: a running bot is using this database; stop it first")
+    try:
+        if target.exists():
+            for suffix in ("-wal", "-shm"):
+                Path(str(target) + suffix).unlink(missing_ok=True)
+            target.replace(target.with_name(target.name + ".before-restore"))
+        private_file(target)
+        with closing(sqlite3.connect(f"file:{backup}?mode=ro", uri=True)) as source, \
+                closing(sqlite3.connect(target)) as copy:
+            source.backup(copy)
+    finally:
+        lock.release()
 
 
 class Storage:
@@ -384,8 +406,7 @@ class Storage:
         path = Path(path)
         if path.exists() and path.stat().st_size > 0:
             _inspect_existing(path)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         db = sqlite_utils.Database(path)
         db.execute("PRAGMA busy_timeout = 5000")
         db.execute("PRAGMA foreign_keys = ON")

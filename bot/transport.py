@@ -14,10 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import TYPE_CHECKING
 
 import httpx
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest
+
+if TYPE_CHECKING:
+    from bot.health import PollingHealth
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +90,16 @@ class RetryingRequest(HTTPXRequest):
                     return status, payload
                 log.warning("Bot API %s answered %s; trying again", api_method, status)
             await asyncio.sleep(BACKOFF_SECONDS * 2 ** attempt)
+
+
+class PollingRequest(HTTPXRequest):
+    """The connection that carries getUpdates, telling the health check how each call was answered."""
+
+    def __init__(self, health: "PollingHealth", **kwargs):
+        super().__init__(**kwargs)
+        self.health = health
+
+    async def do_request(self, url: str, method: str, request_data=None, **kwargs) -> tuple[int, bytes]:
+        status, payload = await super().do_request(url, method, request_data, **kwargs)
+        self.health.answered(status)
+        return status, payload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from bot.cli import main
 from bot.contests import ContestSpec
 from bot.storage import Storage, StorageError, backup_database
+from tests.helpers import RunningBot
 
 
 async def test_backup_mid_contest_and_restore(bot, tmp_path, monkeypatch, capsys):
@@ -49,3 +51,48 @@ def test_backup_refuses_a_foreign_file(tmp_path):
     (tmp_path / "other.db").write_bytes(b"not a database" * 10)
     with pytest.raises(StorageError):
         backup_database(tmp_path / "other.db", tmp_path / "copy.db")
+
+
+async def test_restore_is_refused_while_the_bot_runs_and_changes_nothing(bot, tmp_path, monkeypatch, capsys):
+    database = bot.config.db_path
+    monkeypatch.setenv("QB_DB", str(database))
+    assert main(["backup", str(tmp_path / "backup.db")]) == 0
+    bot.runtime.services.accounts.touch(7, "后来的人", None)  # recorded after the backup
+    before = {path.name: (path.stat().st_ino, path.stat().st_size) for path in tmp_path.iterdir() if path.is_file()}
+    capsys.readouterr()
+
+    assert main(["restore", "--yes", str(tmp_path / "backup.db")]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "恢复被拒绝" in error[0] and "restore refused" in error[0]
+    after = {path.name: (path.stat().st_ino, path.stat().st_size) for path in tmp_path.iterdir() if path.is_file()}
+    assert after == before, "every file is left as it was"
+    bot.runtime.services.accounts.touch(8, "再后来的人", None)  # the bot goes on writing to the same file
+    await bot.restart()
+    assert bot.storage.get_user(7) is not None and bot.storage.get_user(8) is not None
+
+
+def test_backup_leaves_no_litter_and_every_file_is_private(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    storage = Storage.open(data / "bot.db")  # a live database in WAL mode, as the running bot keeps it
+    storage.upsert_user(1, "张工", None)
+    monkeypatch.setenv("QB_DB", str(data / "bot.db"))
+    assert main(["backup", str(tmp_path / "backups" / "b.db")]) == 0
+    assert sorted(p.name for p in (tmp_path / "backups").iterdir()) == ["b.db"]
+    storage.close()
+    modes = {path.relative_to(tmp_path).as_posix(): oct(path.stat().st_mode & 0o777)
+             for path in tmp_path.rglob("*")}
+    assert modes == {"data": "0o700", "data/bot.db": "0o600", "backups": "0o700", "backups/b.db": "0o600"}, modes
+    assert main(["restore", "--yes", str(tmp_path / "backups" / "b.db")]) == 0
+    assert oct((data / "bot.db").stat().st_mode & 0o777) == "0o600"
+    assert Storage.open(data / "bot.db").get_user(1)["first_name"] == "张工"
+
+
+async def test_a_second_bot_on_the_same_database_is_refused(bot, knowledge_service):
+    second = RunningBot(replace(bot.config, port=0), knowledge_service)
+    with pytest.raises(StorageError, match="another qualitybot process"):
+        await second.start()
+    await second.stop()
+    assert bot.storage.get_user(1) is None  # the first one is untouched and still serving
+    await bot.client.user(1, "张工")
+    await bot.client.send(1, "/start")
+    await bot.client.wait_text(1, "第一步")
