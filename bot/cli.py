@@ -10,15 +10,35 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, check_can_serve, load_config
+from bot.files import write_private
 from bot.storage import StorageError
 
 log = logging.getLogger("qualitybot")
 
 
 def fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"错误：{message}", file=sys.stderr)
     return code
+
+
+def open_storage(config: Config):
+    """The bot's database, which must exist: run from another folder, a command would otherwise create an empty
+    database there and report that nothing is in it. Only `qualitybot run` creates the database."""
+    from bot.storage import Storage
+
+    path = config.db_path
+    if not path.is_file():
+        raise StorageError(f"数据库文件不存在：{path.resolve()}（database not found）。请在机器人运行的目录中执行，"
+                           "或用 QB_DB 指定数据库文件；全新安装请先运行一次 qualitybot run。")
+    return Storage.open(path)
+
+
+def local(moment: str | None, config: Config) -> str:
+    """A stored UTC time as people read it: 2026-12-10 18:00 in the configured time zone (北京时间)."""
+    from bot.when import local_text
+
+    return local_text(moment, config.tz)
 
 
 async def _serve(config: Config) -> None:
@@ -29,14 +49,19 @@ async def _serve(config: Config) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await runtime.start()
+    try:
+        await runtime.start()
+    except BaseException:
+        await runtime.stop()  # close what did start (web server, database lock) before the error is reported
+        raise
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload_knowledge()))
     if runtime.mode == "sandbox":
-        print(f"qualitybot is running against the local Bot API sandbox (no TELEGRAM_BOT_TOKEN set).\n"
-              f"  Bot API:     {runtime.url}/bot<token>/<method>\n"
-              f"  Control API: {runtime.url}/sandbox/...  (see docs/sandbox.md)\n"
-              f"  Database:    {config.db_path}\n"
-              f"Press Ctrl+C to stop.", flush=True)
+        print(f"质量通正在本机 Bot API 沙箱上运行（没有设置 TELEGRAM_BOT_TOKEN）。\n"
+              f"  聊天页面：{runtime.url}/sandbox\n"
+              f"  Bot API：  {runtime.url}/bot<token>/<method>\n"
+              f"  控制 API： {runtime.url}/sandbox/...（见 docs/sandbox.md）\n"
+              f"  数据库：   {config.db_path}\n"
+              f"按 Ctrl+C 停止。", flush=True)
     try:
         await stop.wait()
     finally:
@@ -45,14 +70,24 @@ async def _serve(config: Config) -> None:
 
 
 def cmd_run(args, config: Config) -> int:
-    asyncio.run(_serve(config))
+    from telegram.error import InvalidToken, NetworkError
+
+    check_can_serve(config)
+    try:
+        asyncio.run(_serve(config))
+    except InvalidToken:
+        # python-telegram-bot's message (and traceback) would print the whole token: say what is wrong instead
+        return fail("Telegram 拒绝了 TELEGRAM_BOT_TOKEN（token rejected: 401 Unauthorized）。"
+                    "请核对令牌，或在 @BotFather 重新生成后更新配置。", 1)
+    except NetworkError as exc:
+        detail = str(exc).replace(config.effective_token, "<redacted>")
+        return fail(f"连接不上 Telegram Bot API（{type(exc).__name__}: {detail}），请检查网络或 QB_BOT_API_URL。", 1)
     return 0
 
 
 def cmd_teams_import(args, config: Config) -> int:
     from bot.accounts import AccountError, Accounts, RosterError, read_roster
     from bot.screens import deep_link
-    from bot.storage import Storage
 
     path = Path(args.file)
     if not path.is_file():
@@ -61,7 +96,7 @@ def cmd_teams_import(args, config: Config) -> int:
         specs = read_roster(path)
     except RosterError as exc:
         return fail(str(exc))
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         teams = Accounts(storage).import_teams(specs)
     except AccountError as exc:
@@ -79,9 +114,8 @@ def cmd_teams_import(args, config: Config) -> int:
 
 def cmd_teams_list(args, config: Config) -> int:
     from bot.screens import deep_link
-    from bot.storage import Storage
 
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         for team in storage.list_teams(args.region):
             print("\t".join([team["code"], team["region"], team["name"], team["company"] or "",
@@ -204,9 +238,8 @@ def cmd_kb_eval(args, config: Config) -> int:
 
 def cmd_kb_gaps(args, config: Config) -> int:
     from bot.qa import find_gaps
-    from bot.storage import Storage
 
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         groups = find_gaps(storage, args.since)
     finally:
@@ -217,7 +250,7 @@ def cmd_kb_gaps(args, config: Config) -> int:
     print("count\t👎\tlast asked\texample\tother phrasings")
     for group in groups:
         others = " | ".join(dict.fromkeys(q for q in group.questions[1:] if q != group.example))
-        print(f"{group.count}\t{group.downvoted}\t{group.last_asked[:16]}\t{group.example}\t{others}")
+        print(f"{group.count}\t{group.downvoted}\t{local(group.last_asked, config)}\t{group.example}\t{others}")
     return 0
 
 
@@ -254,7 +287,6 @@ def _contests(config: Config, storage):
 
 def cmd_contest_create(args, config: Config) -> int:
     from bot.contests import ContestError, ContestFileError, read_contest_file
-    from bot.storage import Storage
     from bot.yamlfile import LineDict, load_yaml
 
     path = Path(args.file)
@@ -266,7 +298,7 @@ def cmd_contest_create(args, config: Config) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         contest = _contests(config, storage).create(spec, organiser_id=args.organiser)
     except ContestError as exc:
@@ -276,23 +308,22 @@ def cmd_contest_create(args, config: Config) -> int:
         return 1
     finally:
         storage.close()
-    print(f"created contest {contest['id']}: {contest['title']} ({contest['starts_at']} to {contest['ends_at']})",
-          file=sys.stderr)
+    print(f"已创建竞赛 {contest['id']}：{contest['title']}（{local(contest['starts_at'], config)} 至 "
+          f"{local(contest['ends_at'], config)}）", file=sys.stderr)
     print(contest["id"])
     return 0
 
 
 def cmd_contest_list(args, config: Config) -> int:
-    from bot.storage import Storage
 
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         contests = _contests(config, storage)
         print("id\tstatus\tstarts_at\tends_at\tparticipants\ttitle")
         for contest in storage.contests():
             count = len(storage.contest_attempts(contest["id"]))
-            print(f"{contest['id']}\t{contests.status(contest)}\t{contest['starts_at']}\t{contest['ends_at']}\t"
-                  f"{count}\t{contest['title']}")
+            print(f"{contest['id']}\t{contests.status(contest)}\t{local(contest['starts_at'], config)}\t"
+                  f"{local(contest['ends_at'], config)}\t{count}\t{contest['title']}")
     finally:
         storage.close()
     return 0
@@ -301,9 +332,8 @@ def cmd_contest_list(args, config: Config) -> int:
 def cmd_contest_export(args, config: Config) -> int:
     from bot.contests import ContestError
     from bot.exports import csv_bytes, workbook_bytes
-    from bot.storage import Storage
 
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         board = _contests(config, storage).leaderboard(args.id)
     except ContestError as exc:
@@ -312,7 +342,7 @@ def cmd_contest_export(args, config: Config) -> int:
         storage.close()
     data = workbook_bytes(board) if args.format == "xlsx" else csv_bytes(board)
     output = Path(args.output or f"contest-{args.id}.{args.format}")
-    output.write_bytes(data)
+    write_private(output, data)
     print(output)
     return 0
 
@@ -327,15 +357,14 @@ def _services(config: Config, storage):
 
 
 def cmd_reports_list(args, config: Config) -> int:
-    from bot.storage import Storage
 
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         _, reports = _services(config, storage)
         print("id\tdeadline\tsubmitted\ttitle")
         for request in storage.report_requests():
             _, rows = reports.status(None, request["id"])
-            print(f"{request['id']}\t{request['deadline']}\t{sum(1 for r in rows if r.submitted_at)}/{len(rows)}\t"
+            print(f"{request['id']}\t{local(request['deadline'], config)}\t{sum(1 for r in rows if r.submitted_at)}/{len(rows)}\t"
                   f"{request['title']}")
     finally:
         storage.close()
@@ -344,18 +373,17 @@ def cmd_reports_list(args, config: Config) -> int:
 
 def cmd_reports_export(args, config: Config) -> int:
     from bot.reports import ReportError
-    from bot.storage import Storage
 
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         _, reports = _services(config, storage)
-        data = reports.archive(None, args.id)
+        data = reports.archive(None, args.id, config.tz)
     except ReportError as exc:
         return fail(f"report request {args.id}: {exc}")
     finally:
         storage.close()
     output = Path(args.output or f"report-{args.id}.zip")
-    output.write_bytes(data)
+    write_private(output, data)
     print(output)
     return 0
 
@@ -363,12 +391,11 @@ def cmd_reports_export(args, config: Config) -> int:
 def cmd_roles_invite(args, config: Config) -> int:
     from bot.accounts import resolve_region
     from bot.roles import PROVINCE, InviteError
-    from bot.storage import Storage
 
     scope = PROVINCE if args.scope in (PROVINCE, "province") else resolve_region(args.scope)
     if scope is None:
         return fail(f"--scope: {args.scope!r} is not a Hainan 市县 (or 全省)")
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         roles, _ = _services(config, storage)
         code = roles.create_invite(None, args.role, scope, args.days)
@@ -381,14 +408,13 @@ def cmd_roles_invite(args, config: Config) -> int:
 
 
 def cmd_roles_list(args, config: Config) -> int:
-    from bot.storage import Storage
 
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         print("user_id\tname\trole\tscope\tgranted_at")
         for holder in storage.role_holders():
             print(f"{holder['user_id']}\t{holder['first_name'] or ''}\t{holder['role']}\t{holder['scope']}\t"
-                  f"{holder['granted_at']}")
+                  f"{local(holder['granted_at'], config)}")
         for admin in sorted(config.admin_ids):
             print(f"{admin}\t\tadmin\t全省\tQB_ADMIN_IDS")
     finally:
@@ -397,9 +423,8 @@ def cmd_roles_list(args, config: Config) -> int:
 
 
 def cmd_roles_revoke(args, config: Config) -> int:
-    from bot.storage import Storage
 
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         roles, _ = _services(config, storage)
         revoked = roles.revoke(None, args.user_id, args.role)
@@ -410,12 +435,11 @@ def cmd_roles_revoke(args, config: Config) -> int:
 
 
 def cmd_roles_audit(args, config: Config) -> int:
-    from bot.storage import Storage
 
-    storage = Storage.open(config.db_path)
+    storage = open_storage(config)
     try:
         for entry in reversed(storage.audit_entries(args.limit)):
-            print(f"{entry['at']}\t{entry['actor_id'] or 'cli'}\t{entry['action']}\t{entry['detail']}")
+            print(f"{local(entry['at'], config)}\t{entry['actor_id'] or 'cli'}\t{entry['action']}\t{entry['detail']}")
     finally:
         storage.close()
     return 0
@@ -424,30 +448,44 @@ def cmd_roles_audit(args, config: Config) -> int:
 def cmd_backup(args, config: Config) -> int:
     from bot.storage import backup_database
 
-    if not config.db_path.exists():
-        return fail(f"{config.db_path}: no database to back up")
+    if not config.db_path.is_file():
+        return fail(f"没有可备份的数据库：{config.db_path.resolve()}（database not found）")
     pages = backup_database(config.db_path, Path(args.path))
-    print(f"backed up {config.db_path} to {args.path} ({pages} pages, integrity ok)")
+    print(f"已备份 {config.db_path} 到 {args.path}（{pages} 页，完整性检查通过）")
     return 0
 
 
 def cmd_restore(args, config: Config) -> int:
-    from bot.storage import restore_database
+    from bot.storage import DatabaseBusy, restore_database
 
     backup = Path(args.path)
     if not backup.is_file():
-        return fail(f"{backup}: no such file")
+        return fail(f"备份文件不存在：{backup}")
+    refused = (f"恢复被拒绝：机器人正在运行并使用 {config.db_path}，请先停止机器人，所有文件均未改动。"
+               "(restore refused: a running bot holds the database)")
     if not args.yes:
         if not sys.stdin.isatty():
-            return fail("restore replaces the database: confirm with --yes (the bot must be stopped first)")
-        answer = input(f"Replace {config.db_path} with {backup}? The current file is kept as "
-                       f"{config.db_path.name}.before-restore. Stop the bot first. Type yes: ")
+            return fail("恢复会替换整个数据库：请先停止机器人，再加 --yes 确认。")
+        answer = input(f"用 {backup} 替换 {config.db_path} 吗？当前文件会保留为 {config.db_path.name}.before-restore。"
+                       "请先停止机器人。确认请输入 yes：")
         if answer.strip().lower() != "yes":
-            print("not restored")
+            print("没有恢复。")
             return 1
-    restore_database(backup, config.db_path)
-    print(f"restored {config.db_path} from {backup}")
+    try:
+        restore_database(backup, config.db_path)
+    except DatabaseBusy:
+        return fail(refused, 1)
+    print(f"已从 {backup} 恢复 {config.db_path}。")
     return 0
+
+
+ROSTER_HELP = """名册：CSV（UTF-8 或 GBK）或 XLSX，第一行是表头，每行一个项目部团队。
+列（表头写其中任一名称即可，顺序不限）：
+  团队名称 / 项目部名称 / 团队 / 项目部 / name    必填，不超过 40 字
+  市县 / 所属市县 / region                       必填，如 三亚 或 三亚市
+  施工单位 / 单位 / 公司 / company               可选，不超过 60 字
+  人数 / 团队人数 / 申报人数 / headcount          可选，正整数，用于计算参与率
+同一市县里同名的团队会更新而不是重复创建；任一行有错时整份名册都不导入，并指出第几行。"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -466,7 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(func=cmd_restore)
 
     teams = commands.add_parser("teams", help="project teams").add_subparsers(dest="teams_command", required=True)
-    team_import = teams.add_parser("import", help="create or update teams from a CSV or XLSX roster")
+    team_import = teams.add_parser(
+        "import", help="create or update teams from a CSV or XLSX roster",
+        formatter_class=argparse.RawDescriptionHelpFormatter, description=ROSTER_HELP)
     team_import.add_argument("file")
     team_import.add_argument("--bot-username", default="qualitybot_sandbox_bot",
                              help="bot username for the printed deep links")

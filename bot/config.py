@@ -37,11 +37,17 @@ class Config:
     public_url: str | None = None  # where people reach the web pages (the board); defaults to http://host:port
     broadcast_rate: float = 20.0  # messages per second for announcements, below Telegram's ~30 so replies keep room
     api_timeout: float = 10.0  # seconds to wait for a Bot API answer before the call counts as lost
+    sandbox_public: bool = False  # QB_SANDBOX_PUBLIC: let the built-in sandbox listen beyond loopback (demos only)
 
     @property
     def sandbox(self) -> bool:
         """True when the bot talks to the built-in Bot API sandbox instead of Telegram."""
         return self.token is None
+
+    @property
+    def embedded_sandbox(self) -> bool:
+        """True when this process serves the sandbox itself (no token, no outside Bot API server)."""
+        return self.sandbox and not self.bot_api_url
 
     @property
     def effective_token(self) -> str:
@@ -68,6 +74,21 @@ class Config:
     def base_file_url(self) -> str | None:
         base = self.base_url
         return base[: -len("/bot")] + "/file/bot" if base else None
+
+
+def check_can_serve(config: Config) -> None:
+    """Refuse to expose the built-in sandbox beyond this machine unless asked to in so many words.
+
+    Its control API lets anyone act as any user; a container that sets QB_HOST=0.0.0.0 and forgot the token would
+    otherwise offer it to the whole network.
+    """
+    host = config.host
+    loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    if config.embedded_sandbox and not loopback and not config.sandbox_public:
+        raise ConfigError(
+            f"没有设置 TELEGRAM_BOT_TOKEN（token missing）。没有令牌时会启动内置沙箱，任何人都能通过它冒充任何用户，"
+            f"所以沙箱只在本机地址上运行；QB_HOST={host} 不是本机地址。请设置 TELEGRAM_BOT_TOKEN，"
+            "或仅在演示时设置 QB_SANDBOX_PUBLIC=1。")
 
 
 def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Config:
@@ -148,6 +169,10 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
     if not 1 <= api_timeout <= 120:
         raise ConfigError(f"QB_API_TIMEOUT: {timeout_text!r} is not a number of seconds (1-120)")
 
+    sandbox_public_text = (get("QB_SANDBOX_PUBLIC") or "0").lower()
+    if sandbox_public_text not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError("QB_SANDBOX_PUBLIC: 1 or 0")
+
     knowledge_dir = Path(get("QB_KNOWLEDGE_DIR") or KNOWLEDGE_DIR)
     if not knowledge_dir.is_dir():
         raise ConfigError(f"QB_KNOWLEDGE_DIR: {knowledge_dir} is not a directory")
@@ -167,4 +192,5 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
         broadcast_rate=broadcast_rate,
         api_timeout=api_timeout,
         public_url=public_url,
+        sandbox_public=sandbox_public_text in ("1", "true", "yes"),
     )

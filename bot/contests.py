@@ -18,6 +18,7 @@ from bot.accounts import REGION_NAMES, resolve_region
 from bot.knowledge import KnowledgeBase
 from bot.leaderboard import Leaderboard, ParticipantResult, TeamInfo, question_stats, rank_individuals, rank_teams
 from bot.quiz import LETTERS, QuestionBank, QuizQuestion
+from bot.when import parse_duration, parse_moment
 from bot.storage import Storage
 from bot.yamlfile import LineDict, Problem, load_yaml
 
@@ -406,13 +407,20 @@ class ContestFileError(ValueError):
         self.problems = problems
 
 
-def _time(value: Any, tz: ZoneInfo) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+def _moment(value: Any, now: datetime, tz: ZoneInfo) -> datetime | None:
+    if isinstance(value, datetime):  # YAML reads 2025-09-20 09:00:00 as a datetime of its own
+        return value.replace(tzinfo=tz) if value.tzinfo is None else value
+    return parse_moment(str(value), now, tz)
 
 
-def read_contest_file(path: Path, tz: ZoneInfo) -> ContestSpec:
-    """A contest from YAML (times in Beijing time unless an offset is given); problems name file and line."""
+def read_contest_file(path: Path, tz: ZoneInfo, now: datetime | None = None) -> ContestSpec:
+    """A contest from YAML; problems name file and line.
+
+    Times are in the configured time zone (北京时间) unless an offset is given, and may be relative to when the file
+    is read (`now`, `now+1h`, 明天上午9点), so an example file works on any day; `ends_at` may also be a length of
+    time after the start (`2h`, `3d`).
+    """
+    now = now or utc_now()
     data, problems = load_yaml(path, str(path))
     if data is None or problems:
         raise ContestFileError(problems or [Problem(str(path), 1, "empty file")])
@@ -428,12 +436,18 @@ def read_contest_file(path: Path, tz: ZoneInfo) -> ContestSpec:
     for key in sorted(set(data) - SPEC_KEYS):
         bad(key, "unknown setting")
     values: dict[str, Any] = {}
-    for key in ("starts_at", "ends_at"):
-        if key in data:
-            try:
-                values[key] = _time(data[key], tz)
-            except ValueError:
-                bad(key, "not an ISO 8601 time such as 2025-09-20T09:00")
+    if "starts_at" in data:
+        values["starts_at"] = _moment(data["starts_at"], now, tz)
+        if values["starts_at"] is None:
+            bad("starts_at", "not a time: write e.g. 2026-12-20 09:00, now, now+1h or 明天上午9点")
+    if "ends_at" in data:
+        length = parse_duration(str(data["ends_at"])) if not isinstance(data["ends_at"], datetime) else None
+        if length is not None and values.get("starts_at"):
+            values["ends_at"] = values["starts_at"] + length
+        else:
+            values["ends_at"] = _moment(data["ends_at"], now, tz)
+        if values["ends_at"] is None:
+            bad("ends_at", "not a time: write e.g. 2026-12-20 18:00, now+7d, 3d (after the start) or 后天下午6点")
     for key in ("questions", "seconds_per_question", "min_team_size"):
         if key in data:
             if isinstance(data[key], bool) or not isinstance(data[key], int):

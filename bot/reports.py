@@ -9,11 +9,13 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 from bot.accounts import REGION_NAMES
 from bot.contests import iso, parse_iso
 from bot.roles import PROVINCE, PermissionDenied, Roles
 from bot.storage import Storage
+from bot.when import local_text
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # Telegram lets bots download files up to 20 MB
 REMINDERS = [("3d", timedelta(days=3)), ("1d", timedelta(days=1))]
@@ -128,8 +130,8 @@ class Reports:
             self.roles.audit(user_id, "report.export", id=request_id)
         return request, rows, items
 
-    def archive(self, user_id: int | None, request_id: int) -> bytes:
-        return pack_archive(*self.gather(user_id, request_id))
+    def archive(self, user_id: int | None, request_id: int, tz: ZoneInfo) -> bytes:
+        return pack_archive(*self.gather(user_id, request_id), tz)
 
     def reminders_due(self) -> list[tuple[dict[str, Any], str, str]]:
         """(request, 市县, kind) for each 市县 yet to submit that has not had this reminder: 3 days and 1 day before."""
@@ -149,20 +151,26 @@ class Reports:
         return due
 
 
-def pack_archive(request: dict[str, Any], rows: list[RegionStatus], items: dict[str, list[dict[str, Any]]]) -> bytes:
-    """A ZIP with one folder per 市县: 文字材料.txt plus every photo and document as sent, and 报送情况.txt."""
+NAME_BYTES = 180  # of UTF-8 per file name inside the ZIP: unzip and most file systems refuse names over 255 bytes
+
+
+def pack_archive(request: dict[str, Any], rows: list[RegionStatus], items: dict[str, list[dict[str, Any]]],
+                 tz: ZoneInfo) -> bytes:
+    """A ZIP with one folder per 市县: 文字材料.txt plus every photo and document as sent, and 报送情况.txt, with
+    times as people there read them."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        status_lines = [f"{request['title']}（截止 {request['deadline']}）"]
+        status_lines = [f"{request['title']}（截止 {local_text(request['deadline'], tz)}）"]
         for row in rows:
-            status_lines.append(f"{row.region}\t{'已报送 ' + row.submitted_at if row.submitted_at else '未报送'}")
+            submitted = f"已报送 {local_text(row.submitted_at, tz)}" if row.submitted_at else "未报送"
+            status_lines.append(f"{row.region}\t{submitted}")
             texts = []
             for number, item in enumerate(items.get(row.region, []), 1):
                 if item["kind"] == "text":
                     texts.append(item["text"])
                     continue
-                name = safe_name(item["file_name"] or f"{item['kind']}-{number}.jpg")
-                archive.writestr(f"{row.region}/{number:02d}-{name}", item["content"] or b"")
+                name = entry_name(number, item["file_name"] or f"{item['kind']}-{number}.jpg")
+                archive.writestr(f"{row.region}/{name}", item["content"] or b"")
                 if item["text"]:
                     texts.append(f"[{name}] {item['text']}")
             if texts:
@@ -171,7 +179,16 @@ def pack_archive(request: dict[str, Any], rows: list[RegionStatus], items: dict[
     return buffer.getvalue()
 
 
-def safe_name(name: str) -> str:
-    """A file name safe inside a ZIP on any system (no folders, no control characters)."""
-    cleaned = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", name).strip(". ")
-    return cleaned[:100] or "file"
+def entry_name(number: int, name: str) -> str:
+    """`NN-name.ext` for the item's place in its 市县 folder (unique there), at most NAME_BYTES of UTF-8, cut in the
+    name and never in the extension; no folders and no control characters."""
+    cleaned = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", name).strip(". ") or "file"
+    stem, dot, extension = cleaned.rpartition(".")
+    if not dot or not stem or len(extension.encode()) > 16:
+        stem, extension = cleaned, ""
+    suffix = f".{extension}" if extension else ""
+    prefix = f"{number:02d}-"
+    room = NAME_BYTES - len(prefix.encode()) - len(suffix.encode())
+    while len(stem.encode()) > room:
+        stem = stem[:-1]
+    return prefix + stem + suffix

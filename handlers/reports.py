@@ -102,7 +102,7 @@ async def download(update: Update, context: BotContext) -> None:
     except (ReportError, PermissionDenied) as error:
         await _refuse(update, error)
         return
-    data = await asyncio.to_thread(pack_archive, *contents)
+    data = await asyncio.to_thread(pack_archive, *contents, context.services.config.tz)
     await query.answer("正在打包……")
     await update.effective_chat.send_document(data, filename=f"report-{parts[1]}.zip", caption="各市县报送材料")
 

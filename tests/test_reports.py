@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 import zipfile
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.cli import main
-from bot.reports import ReportError, Reports
+from bot.reports import RegionStatus, ReportError, Reports, pack_archive
 from bot.roles import PermissionDenied, Roles
 from bot.storage import Storage
 from tests.helpers import ADMIN_ID, has_button
@@ -133,3 +136,27 @@ async def test_request_submit_and_download_in_chat(bot, tmp_path, monkeypatch, c
     monkeypatch.chdir(tmp_path)
     assert main(["reports", "export", str(request_id)]) == 0
     assert zipfile.ZipFile(tmp_path / f"report-{request_id}.zip").namelist() == archive.namelist()
+
+
+def test_long_file_names_unzip_and_times_are_local(tmp_path):
+    tz = ZoneInfo("Asia/Shanghai")
+    long_name = "海南省住宅工程质量月活动" * 17 + ".pdf"  # 205 characters, over 600 bytes of UTF-8
+    request = {"title": "质量月总结", "deadline": "2026-12-10T10:00:00.000+00:00"}
+    rows = [RegionStatus("三亚市", "2026-12-09T02:30:00.000+00:00", "局901", 3)]
+    items = {"三亚市": [{"kind": "document", "file_name": long_name, "content": b"one", "text": None},
+                       {"kind": "document", "file_name": long_name, "content": b"two", "text": "同名的第二份"},
+                       {"kind": "photo", "file_name": None, "content": b"\xff\xd8", "text": None}]}
+    (tmp_path / "report.zip").write_bytes(pack_archive(request, rows, items, tz))
+    names = zipfile.ZipFile(tmp_path / "report.zip").namelist()
+    documents = [n for n in names if n.endswith(".pdf")]
+    assert len(documents) == 2 and len(set(documents)) == 2, "same name twice: both kept"
+    assert all(len(n.split("/")[-1].encode()) <= 180 for n in names)
+    target = tmp_path / "out"
+    if shutil.which("unzip"):
+        result = subprocess.run(["unzip", "-q", str(tmp_path / "report.zip"), "-d", str(target)], capture_output=True)
+        assert result.returncode == 0, result.stderr.decode(errors="replace")
+    else:  # writing every entry to a real file system meets the same limit on name length
+        zipfile.ZipFile(tmp_path / "report.zip").extractall(target)
+    assert sorted(p.read_bytes() for p in (target / "三亚市").glob("*.pdf")) == [b"one", b"two"]
+    status = (target / "报送情况.txt").read_text(encoding="utf-8")
+    assert "截止 2026-12-10 18:00" in status and "已报送 2026-12-09 10:30" in status and "+00:00" not in status
