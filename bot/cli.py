@@ -85,6 +85,14 @@ def cmd_run(args, config: Config) -> int:
     return 0
 
 
+def cmd_sandbox(args, config: Config) -> int:
+    from bot.config import SANDBOX_TOKEN
+    from bot.sandbox.standalone import run
+
+    return run(config.host, config.port, args.token or config.token or SANDBOX_TOKEN,
+               Path(args.journal) if args.journal else None)
+
+
 def cmd_teams_import(args, config: Config) -> int:
     from bot.accounts import AccountError, Accounts, RosterError, read_roster
     from bot.screens import deep_link
@@ -494,6 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the bot (against the local sandbox when no token is set)")
     run.set_defaults(func=cmd_run)
+    sandbox = commands.add_parser("sandbox", help="only the Bot API sandbox on QB_HOST:QB_PORT, for any Bot API client")
+    sandbox.add_argument("--token", help="the token clients use (default: TELEGRAM_BOT_TOKEN, else the sandbox's own)")
+    sandbox.add_argument("--journal", metavar="PATH", help="keep the sandbox's state in this file across restarts")
+    sandbox.set_defaults(func=cmd_sandbox)
 
     backup = commands.add_parser("backup", help="consistent online backup of the database (safe while the bot runs)")
     backup.add_argument("path")
