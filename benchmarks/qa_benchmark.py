@@ -1,4 +1,9 @@
-"""Knowledge-base retrieval benchmark: our engine against two baselines, on the same questions.
+"""Knowledge-base retrieval benchmark: our engine against two baselines, on the same questions, in the same run.
+
+Question sets (tests/data/README.md)
+  dev          qa_dev.jsonl: written by the team with the topics (the old engine was tuned on it)
+  calibration  qa_calibration.jsonl: written without seeing the topics; the answer verdict is fitted on it
+  heldout      qa_heldout.jsonl: the other half of that corpus; nothing is tuned on it
 
 Methods
   qualitybot  bot.search.engine.SearchEngine (built from scratch, no disk cache)
@@ -9,9 +14,10 @@ Sizes: 1 = the real knowledge base, 10 and 100 = the real topics plus 9 / 99 det
 (id `T.id + "~k"`). A hit is right when its id with the "~k" suffix stripped is one of the question's ids.
 
 Every (method, size) runs in its own subprocess pinned to CPU 0 and prints one JSON line; the parent collects them
-and prints a Markdown table plus the start-up timings of `qualitybot kb search` and of `python -c "import bot"`.
+and prints Markdown tables (latency and accuracy per size; per set and per kind at size 1) plus the start-up timings
+of `qualitybot kb search` and of `python -c "import bot"`.
 
-    .venv/bin/python benchmarks/qa_benchmark.py [--sizes 1,10,100] [--quick] [--markdown PATH]
+    .venv/bin/python benchmarks/qa_benchmark.py [--sizes 1,100] [--quick] [--markdown PATH]
 """
 
 from __future__ import annotations
@@ -29,9 +35,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
-QUESTIONS = ROOT / "tests" / "data" / "qa_dev.jsonl"
+DATA = ROOT / "tests" / "data"
+QUESTION_SETS = {"dev": DATA / "qa_dev.jsonl", "calibration": DATA / "qa_calibration.jsonl",
+                 "heldout": DATA / "qa_heldout.jsonl"}
+# Kinds grouped as issue 17 reports them (the same groups as bot.search.evaluate.KIND_GROUPS).
+KIND_GROUPS = {"worker": ("colloquial", "long", "noisy", "typo", "traditional", "technical", "keyword"),
+               "written": ("forum", "exam"), "web": ("web_keyword", "web_forum", "web_exam"),
+               "refuse": ("ood", "near_miss")}
 METHODS = ("qualitybot", "bm25", "rapidfuzz")
-SIZES = (1, 10, 100)
+SIZES = (1, 100)
+WARM_UP_QUESTIONS = 200
 P99_TARGETS_MS = {1: 5.0, 100: 25.0}  # p99 latency targets at 85 and 8,500 topics
 STARTUP_TARGET_S = 1.5
 STARTUP_RUNS = 5
@@ -59,14 +72,51 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def read_questions() -> list[tuple[str, tuple[str, ...]]]:
+def read_questions() -> list[tuple[str, str, tuple[str, ...], str]]:
+    """(set name, question, right ids, kind) of every question of every set."""
     items = []
-    with QUESTIONS.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                row = json.loads(line)
-                items.append((str(row["q"]), tuple(row.get("ids") or ())))
+    for name, path in QUESTION_SETS.items():
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                if line.strip():
+                    row = json.loads(line)
+                    items.append((name, str(row["q"]), tuple(row.get("ids") or ()), str(row.get("kind") or "")))
     return items
+
+
+class Tally:
+    """Accuracy counts over some questions; `answered` is None for methods without an answer flag."""
+
+    def __init__(self):
+        self.questions = self.in_domain = self.top1 = self.top3 = 0
+        self.reciprocal = 0.0
+        self.answered_right = self.answered_in_domain = self.wrong_confident = self.refused = 0
+
+    def add(self, ranked: list[str], expected: tuple[str, ...], answered) -> None:
+        self.questions += 1
+        top1_right = bool(ranked) and ranked[0] in expected
+        if expected:
+            self.in_domain += 1
+            self.top1 += top1_right
+            self.top3 += any(topic_id in expected for topic_id in ranked[:3])
+            rank = next((n for n, topic_id in enumerate(ranked[:3], start=1) if topic_id in expected), None)
+            self.reciprocal += 1 / rank if rank else 0.0
+            self.answered_in_domain += bool(answered)
+            self.answered_right += bool(answered) and top1_right
+        else:
+            self.refused += answered is False
+        self.wrong_confident += bool(answered) and not top1_right
+
+    def as_json(self, calibrated: bool) -> dict:
+        ratio = lambda a, b: round(a / b, 4) if b else None  # noqa: E731
+        flag = (lambda a, b: ratio(a, b)) if calibrated else (lambda a, b: "n/a")  # noqa: E731
+        return {"questions": self.questions, "in_domain": self.in_domain,
+                "top1": ratio(self.top1, self.in_domain), "top3": ratio(self.top3, self.in_domain),
+                "mrr": ratio(self.reciprocal, self.in_domain),
+                "answered_right": flag(self.answered_right, self.in_domain),
+                "answered_in_domain": flag(self.answered_in_domain, self.in_domain),
+                "wrong_confident": flag(self.wrong_confident, self.questions),
+                "ood_rejection": flag(self.refused, self.questions - self.in_domain)}
 
 
 def base_id(topic_id: str) -> str:
@@ -300,32 +350,22 @@ def worker(method: str, size: int) -> dict:
         search = build_rapidfuzz(kb, rapidfuzz_timings)
     build_seconds = time.perf_counter() - started
 
-    for question, _ in questions:  # warm-up pass
+    for _, question, _, _ in questions[:WARM_UP_QUESTIONS]:  # warm-up pass
         search(question)
     for timings in rapidfuzz_timings.values():
         timings.clear()
 
     latencies: list[float] = []
-    in_domain = out_of_domain = top1 = top3 = rejected = answered_in_domain = wrong_confident = 0
-    reciprocal = 0.0
-    for question, expected in questions:
+    tallies: dict[str, dict[str, Tally]] = {name: {} for name in QUESTION_SETS}
+    group_of = {kind: group for group, kinds in KIND_GROUPS.items() for kind in kinds}
+    for set_name, question, expected, kind in questions:
         started = time.perf_counter()
         ranked, answered = search(question)
         latencies.append((time.perf_counter() - started) * 1000)
         ranked = [base_id(topic_id) for topic_id in ranked]
-        top1_right = bool(ranked) and ranked[0] in expected
-        if expected:
-            in_domain += 1
-            top1 += top1_right
-            top3 += any(topic_id in expected for topic_id in ranked[:3])
-            rank = next((n for n, topic_id in enumerate(ranked[:3], start=1) if topic_id in expected), None)
-            reciprocal += 1 / rank if rank else 0.0
-            answered_in_domain += bool(answered)
-        else:
-            out_of_domain += 1
-            rejected += answered is False
-        if answered and not top1_right:
-            wrong_confident += 1
+        keys = ["all"] + ([kind] if kind else []) + ([f"[{group_of[kind]}]"] if kind in group_of else [])
+        for key in keys:
+            tallies[set_name].setdefault(key, Tally()).add(ranked, expected, answered)
     if method == "rapidfuzz":  # the table's latency is the call that yields the top-3 list, as for the others
         latencies = rapidfuzz_timings["extract3"]
 
@@ -333,16 +373,13 @@ def worker(method: str, size: int) -> dict:
     peak = peak_rss_mb()
     result = {
         "method": method, "size": size, "topics": len(kb.topics), "questions": len(questions),
-        "in_domain": in_domain, "out_of_domain": out_of_domain,
         "build_s": round(build_seconds, 3),
         "p50_ms": round(percentile(latencies, 0.50), 3), "p99_ms": round(percentile(latencies, 0.99), 3),
         "max_ms": round(max(latencies), 3),
         "rss_after_imports_mb": round(rss_after_imports, 1), "rss_after_kb_mb": round(rss_after_kb, 1),
         "peak_rss_mb": round(peak, 1), "peak_increase_mb": round(peak - rss_after_imports, 1),
-        "top1": round(top1 / in_domain, 4), "top3": round(top3 / in_domain, 4), "mrr": round(reciprocal / in_domain, 4),
-        "ood_rejection": round(rejected / out_of_domain, 4) if calibrated else "n/a",
-        "wrong_confident": round(wrong_confident / len(questions), 4) if calibrated else "n/a",
-        "answered_in_domain": round(answered_in_domain / in_domain, 4) if calibrated else "n/a",
+        "sets": {name: {key: tally.as_json(calibrated) for key, tally in by_key.items()}
+                 for name, by_key in tallies.items()},
         "cpu_affinity": sorted(os.sched_getaffinity(0)),
     }
     if method == "rapidfuzz":
@@ -391,23 +428,68 @@ def target_cell(result: dict) -> str:
     return f"< {target:g} ms {'✅' if result['p99_ms'] < target else '❌'}"
 
 
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    separator = "|" + "|".join("---" for _ in header) + "|"
+    return "\n".join(["| " + " | ".join(header) + " |", separator, *("| " + " | ".join(row) + " |" for row in rows)])
+
+
 def table(results: list[dict]) -> str:
+    """Cost and raw ranking per method and size; accuracy over each whole set."""
     header = ["method", "topics", "build s", "p50 ms", "p99 ms", "p99 target", "peak RSS MB", "Δ RSS MB",
-              "top-1", "top-3", "MRR", "OOD rejected", "wrong-confident", "answered (in-domain)"]
-    rows = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+              *(f"top-1 {name}" for name in QUESTION_SETS)]
+    rows = []
     for r in results:
-        cells = [r["method"], f"{r['topics']:,}", f"{r['build_s']:.2f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
-                 target_cell(r), f"{r['peak_rss_mb']:.0f}", f"{r['peak_increase_mb']:.0f}",
-                 fmt(r["top1"]), fmt(r["top3"]), fmt(r["mrr"]), fmt(r["ood_rejection"]), fmt(r["wrong_confident"]),
-                 fmt(r["answered_in_domain"])]
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+        rows.append([r["method"], f"{r['topics']:,}", f"{r['build_s']:.2f}", f"{r['p50_ms']:.2f}",
+                     f"{r['p99_ms']:.2f}", target_cell(r), f"{r['peak_rss_mb']:.0f}", f"{r['peak_increase_mb']:.0f}",
+                     *(fmt(r["sets"][name]["all"]["top1"]) for name in QUESTION_SETS)])
+    return markdown(header, rows)
+
+
+def set_table(results: list[dict], size: int) -> str:
+    """Per set at one size: ranking of every method, the answer flag of ours, and our top-1 over BM25's."""
+    header = ["set", "method", "questions", "top-1", "top-3", "MRR", "answered and right", "wrong but confident",
+              "OOD refused", "top-1 ÷ BM25"]
+    rows = []
+    by_method = {r["method"]: r for r in results if r["size"] == size}
+    for name in QUESTION_SETS:
+        for method, r in by_method.items():
+            row = r["sets"][name]["all"]
+            ratio = "–"
+            if method == "qualitybot" and "bm25" in by_method and by_method["bm25"]["sets"][name]["all"]["top1"]:
+                ratio = f"{row['top1'] / by_method['bm25']['sets'][name]['all']['top1']:.3f}"
+            rows.append([name, method, str(row["questions"]), fmt(row["top1"]), fmt(row["top3"]), fmt(row["mrr"]),
+                         fmt(row["answered_right"]), fmt(row["wrong_confident"]), fmt(row["ood_rejection"]), ratio])
+    return markdown(header, rows)
+
+
+def kind_table(results: list[dict], size: int, set_name: str) -> str:
+    """Per kind of one set: our answer flag beside every method's raw top-1."""
+    by_method = {r["method"]: r for r in results if r["size"] == size}
+    ours = by_method.get("qualitybot")
+    keys = list(next(iter(by_method.values()))["sets"][set_name])
+    keys = [k for k in keys if k != "all"]
+    keys.sort(key=lambda k: (k.startswith("["), k))
+    header = ["kind", "questions"]
+    if ours:
+        header += ["answered and right", "wrong but confident", "refused"]
+    header += [f"top-1 {method}" for method in by_method]
+    rows = []
+    for key in keys:
+        first = next(iter(by_method.values()))["sets"][set_name][key]
+        row = [key, str(first["questions"])]
+        if ours:
+            mine = ours["sets"][set_name][key]
+            row += [fmt(mine["answered_right"]) if mine["in_domain"] else "–", fmt(mine["wrong_confident"]),
+                    fmt(mine["ood_rejection"]) if mine["in_domain"] < mine["questions"] else "–"]
+        row += [fmt(r["sets"][set_name][key]["top1"]) if first["in_domain"] else "–" for r in by_method.values()]
+        rows.append(row)
+    return markdown(header, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
-                        help="multipliers of the real knowledge base, comma-separated (default 1,10,100)")
+                        help="multipliers of the real knowledge base, comma-separated (default 1,100)")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ",".join(METHODS))
     parser.add_argument("--quick", action="store_true", help="only size 1 (the real knowledge base)")
     parser.add_argument("--markdown", metavar="PATH", help="also write the table and start-up lines to PATH")
@@ -426,21 +508,23 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown method {method!r}")
 
     questions = read_questions()
-    ood = sum(1 for _, ids in questions if not ids)
-    print(f"# qualitybot retrieval benchmark — {len(questions)} questions from {QUESTIONS.relative_to(ROOT)} "
-          f"({len(questions) - ood} in-domain, {ood} out-of-domain)", flush=True)
+    counts = ", ".join(f"{name} {sum(1 for q in questions if q[0] == name)}" for name in QUESTION_SETS)
+    print(f"# qualitybot retrieval benchmark — {len(questions)} questions ({counts}) from "
+          f"{DATA.relative_to(ROOT)}", flush=True)
     results = []
     for size in sizes:
         for method in methods:
             print(f"  running {method} x{size} ...", file=sys.stderr, flush=True)
             result = run_worker(method, size)
-            print(f"  {method} x{size}: {json.dumps(result, ensure_ascii=False)}", file=sys.stderr, flush=True)
+            print(f"  {method} x{size}: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, top-1 " + ", ".join(
+                f"{name} {result['sets'][name]['all']['top1']}" for name in QUESTION_SETS), file=sys.stderr, flush=True)
             results.append(result)
 
     startup_cli, cli_runs = median_wall([str(ROOT / ".venv" / "bin" / "qualitybot"), "kb", "search", "--json",
                                          "卫生间漏水"])
     startup_import, import_runs = median_wall([sys.executable, "-c", "import bot"])
 
+    first_size = sizes[0]
     lines = [table(results), "",
              f"- `qualitybot kb search --json 卫生间漏水` start-up: median {startup_cli:.3f} s of {STARTUP_RUNS} warm runs "
              f"(target < {STARTUP_TARGET_S:g} s {'✅' if startup_cli < STARTUP_TARGET_S else '❌'}; "
@@ -448,10 +532,17 @@ def main(argv: list[str] | None = None) -> int:
              f"- `python -c \"import bot\"` (bare interpreter start-up baseline): median {startup_import:.3f} s "
              f"(runs {', '.join(f'{t:.3f}' for t in import_runs)})",
              "",
-             "Latency: one query at a time, after a warm-up pass, each worker pinned to CPU 0; p99 is nearest-rank over "
-             f"all {len(questions)} questions. Δ RSS = peak RSS minus RSS after imports (includes the knowledge base). "
-             "Accuracy over in-domain questions; OOD rejected = out-of-domain questions not answered; wrong-confident = "
-             "answered with a wrong top-1, over all questions. Baselines have no calibrated answer flag (n/a)."]
+             f"Per set, {results[0]['topics'] if results else 0:,} topics:" if first_size == 1 else
+             f"Per set, size {first_size}:", "",
+             set_table(results, first_size), ""]
+    for name in ("calibration", "heldout"):
+        lines += [f"Per kind, {name}:", "", kind_table(results, first_size, name), ""]
+    lines += ["Latency: one query at a time, after a warm-up pass, each worker pinned to CPU 0; p99 is nearest-rank "
+              f"over all {len(questions)} questions of the three sets. Δ RSS = peak RSS minus RSS after imports "
+              "(includes the knowledge base). top-1, top-3 and MRR over in-domain questions; answered and right = "
+              "a card shown for the right topic, over in-domain questions; wrong but confident = a card shown for "
+              "a wrong topic (or for a question that must not be answered), over all questions; OOD refused = "
+              "questions that must not be answered and got no card. Baselines have no answer flag (n/a)."]
     rapid = [r for r in results if r["method"] == "rapidfuzz"]
     if rapid:
         lines.append("rapidfuzz latency is `process.extract(limit=3)`; `extractOne` alone: " + "; ".join(
