@@ -244,6 +244,22 @@ def cmd_kb_eval(args, config: Config) -> int:
     return 0
 
 
+def cmd_kb_calibrate(args, config: Config) -> int:
+    from bot.search.calibrate import calibrate_file
+
+    directory = _knowledge_dir(args, config)
+    kb = _load_kb(args, config)
+    try:
+        text, figures = calibrate_file(kb, directory, Path(args.file))
+    except (OSError, ValueError) as exc:
+        return fail(str(exc))
+    output = Path(args.output) if args.output else directory / "dict" / "verdict.yaml"
+    output.write_text(text, encoding="utf-8")
+    print(figures)
+    print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
 def cmd_kb_gaps(args, config: Config) -> int:
     from bot.qa import find_gaps
 
@@ -533,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
                              ("show", cmd_kb_show, "print a topic as the bot renders it"),
                              ("search", cmd_kb_search, "search the knowledge base"),
                              ("eval", cmd_kb_eval, "accuracy on a JSONL evaluation set"),
+                             ("calibrate", cmd_kb_calibrate, "fit the answer verdict, rewrite dict/verdict.yaml"),
                              ("gaps", cmd_kb_gaps, "questions the bot could not answer, grouped")]:
         sub = kb.add_parser(name, help=text)
         sub.set_defaults(func=func)
@@ -550,6 +567,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("file")
             sub.add_argument("--json", action="store_true")
             sub.add_argument("--misses", action="store_true", help="also list every wrong or wrongly rejected question")
+        if name == "calibrate":
+            sub.add_argument("file", help="questions with their right topic ids, e.g. tests/data/qa_calibration.jsonl")
+            sub.add_argument("--output", metavar="PATH", help="default: KNOWLEDGE/dict/verdict.yaml")
         if name == "gaps":
             sub.add_argument("--since", metavar="DATE", help="only questions asked on or after this date (YYYY-MM-DD)")
     contest = commands.add_parser("contest", help="contests").add_subparsers(dest="contest_command", required=True)

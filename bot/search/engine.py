@@ -1,28 +1,35 @@
-"""Ranking topics for a worker's question, with an honest verdict: answer, suggest, or say we do not know.
+"""Ranking topics for a worker's question, with a calibrated verdict: answer, probably this, suggest, or not ours.
 
 Score of a topic = weighted term coverage (how much of the question's information the topic's words explain,
 rare words counting more) + character-bigram coverage (robust to segmentation) + rapidfuzz similarity to the
-topic's title and phrasings. Only the best candidates by coverage are compared with rapidfuzz, so the cost stays
-small at thousands of topics.
+topic's title and phrasings, + a boost when the question names the topic's intent (保修几年 → warranty). Only the
+best candidates by coverage are compared with rapidfuzz, so the cost stays small at thousands of topics.
+
+The verdict is not a hand-set threshold: the engine measures the ranking (bot/search/verdict.py FEATURES) and a
+logistic model fitted on tests/data/qa_calibration.jsonl (knowledge/dict/verdict.yaml) turns that into a
+probability that the first hit is right.
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import logging
 import math
 import os
 import pickle
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
-from bot.knowledge import SECTIONS, KnowledgeBase, Topic, require_knowledge
+from bot.knowledge import SECTIONS, KnowledgeBase, KnowledgeError, Topic, require_knowledge
+from bot.search.intents import IntentError, Intents, question_stem
 from bot.search.normalise import Normalised, Normaliser, cache_dir
+from bot.search.verdict import VerdictError, VerdictModel
+from bot.yamlfile import Problem
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +43,27 @@ class Hit:
     score: float
 
 
+# answer: the card alone; probable: the card at once with alternatives beneath; suggest: only suggestions;
+# offdomain: not a quality question (offer the topic menu); none: no topic shares a word with the question;
+# empty: nothing searchable; smalltalk: a greeting or thanks.
+VERDICTS = ("answer", "probable", "suggest", "offdomain", "none", "empty", "smalltalk")
+
+
 @dataclass
 class SearchResult:
     query: str
     normalised: Normalised
     hits: list[Hit]
-    verdict: str  # answer | suggest | none | empty | smalltalk
+    verdict: str  # one of VERDICTS
     elapsed_ms: float
+    intent: str | None = None   # the answer section asked for (symptoms, causes, prevention, remedy, standards)
+    confidence: float = 0.0     # calibrated probability that hits[0] is the right topic
+    features: dict[str, float] = field(default_factory=dict)
 
     @property
     def answered(self) -> bool:
-        return self.verdict == "answer"
+        """A card is shown (sure or probable); what `kb search --json` reports as answered."""
+        return self.verdict in ("answer", "probable")
 
     def as_json(self, top: int) -> dict:
         return {"query": self.query, "answered": self.answered, "elapsed_ms": round(self.elapsed_ms, 3),
@@ -57,7 +74,8 @@ def fingerprint(knowledge_dir: Path) -> str:
     """Changes whenever a knowledge file or the code that builds the index changes."""
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    sources = [here / "engine.py", here / "normalise.py", here.parent / "knowledge.py", here.parent / "yamlfile.py"]
+    sources = [here / "engine.py", here / "normalise.py", here / "intents.py", here / "verdict.py",
+               here.parent / "knowledge.py", here.parent / "yamlfile.py"]
     files = sorted([*knowledge_dir.glob("topics/*.yaml"), *knowledge_dir.glob("dict/*"), knowledge_dir / "topic_ids.tsv"])
     for path in [*sources, *files]:
         if path.is_file():
@@ -71,41 +89,66 @@ def bigrams(text: str) -> set[str]:
 
 
 class SearchEngine:
-    # Calibrated on tests/data/qa_dev.jsonl (docs/benchmarks.md). Confidence is the best score plus its lead over
-    # the runner-up: a clear winner is trusted more than two topics that fit equally well.
-    ANSWER_CONFIDENCE = 0.70
-    SUGGEST_SCORE = 0.36
-    LEAD_WEIGHT = 1.5
-    MIN_LEAD = 0.02
-    MIN_EVIDENCE = 1.5  # matched word weight that counts as full evidence (one distinctive domain word)  # a tie is never an answer, however high (a bare "空鼓" fits five topics)
-    WORD_WEIGHT, BIGRAM_WEIGHT, FUZZY_WEIGHT = 0.45, 0.3, 0.25
-    CANDIDATES = 40
+    MIN_EVIDENCE = 1.5  # matched word weight that counts as full evidence (one distinctive domain word)
+    # The parts of a topic's score; they add up to 1, so a score is at most 1 (plus an intent's boost).
+    # BM25's weight was chosen on tests/data/qa_calibration.jsonl with the verdict fitted in 5 folds
+    # (docs/benchmarks.md), like the share of the word evidence taken from the clause that fits a topic best:
+    # together they make long descriptions answerable without changing the first hit of short questions.
+    WORD_WEIGHT, BIGRAM_WEIGHT, FUZZY_WEIGHT, BM25_WEIGHT = 0.36, 0.24, 0.2, 0.2
+    BM25_K1, BM25_B = 1.2, 0.75
+    CLAUSE_SHARE = 0.4
+    CANDIDATES = 10  # compared with rapidfuzz; 5 to 40 give the same first hits on the calibration set
 
-    def __init__(self, kb: KnowledgeBase, normaliser: Normaliser):
+    def __init__(self, kb: KnowledgeBase, normaliser: Normaliser, intents: Intents | None = None,
+                 verdict: VerdictModel | None = None):
         started = time.perf_counter()
         self.kb = kb
         self.normaliser = normaliser
+        self.intents = intents or Intents()
+        self.verdict = verdict or VerdictModel.uncalibrated()
+        # words that say what is asked (怎么办, 什么原因), not about what: they never decide the topic
+        phrases = map(normaliser.tokens_of, self.intents.section_phrases())
+        self.intent_tokens = frozenset(tokens[0] for tokens in phrases if len(tokens) == 1)
         self.topics: list[Topic] = list(kb.topics.values())
         self.index_of = {t.id: i for i, t in enumerate(self.topics)}
-        self.word_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self.bigram_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        words: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        grams: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        term_counts: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        lengths: list[int] = []
         self.phrasings: list[list[str]] = []
         for index, topic in enumerate(self.topics):
             strong_texts = [topic.title, *topic.questions, *topic.keywords]
             weak_texts = [topic.summary, *(item for key, _ in SECTIONS for item in getattr(topic, key))]
             strong_tokens = [normaliser.tokens_of(text) for text in strong_texts]
             weak_tokens = [normaliser.tokens_of(text) for text in weak_texts]
-            words = self._strengths(strong_tokens, weak_tokens, lambda tokens: set(tokens))
-            grams = self._strengths(strong_tokens, weak_tokens, lambda tokens: bigrams("".join(tokens)))
-            for token, weight in words.items():
-                self.word_postings[token].append((index, weight))
-            for gram, weight in grams.items():
-                self.bigram_postings[gram].append((index, weight))
+            for token, weight in self._strengths(strong_tokens, weak_tokens, lambda tokens: set(tokens)).items():
+                words[token].append((index, weight))
+            for gram, weight in self._strengths(strong_tokens, weak_tokens,
+                                                lambda tokens: bigrams("".join(tokens))).items():
+                grams[gram].append((index, weight))
             self.phrasings.append([" ".join(tokens) for tokens in strong_tokens[: 1 + len(topic.questions)]])
+            counts: dict[str, int] = defaultdict(int)
+            for tokens in (*strong_tokens, *weak_tokens):
+                for token in tokens:
+                    counts[token] += 1
+            lengths.append(sum(counts.values()))
+            for token, count in counts.items():
+                term_counts[token].append((index, count))
         count = len(self.topics)
-        self.word_idf = {t: math.log(1 + count / len(p)) for t, p in self.word_postings.items()}
-        self.bigram_idf = {g: math.log(1 + count / len(p)) for g, p in self.bigram_postings.items()}
+        self.word_idf = {t: math.log(1 + count / len(p)) for t, p in words.items()}
         self.max_idf = math.log(1 + count)
+        # Postings as numpy arrays (topic indices, values): a query adds whole posting lists at once, which keeps
+        # a long question under a few milliseconds at thousands of topics.
+        self.word_postings = {t: _arrays(p) for t, p in words.items()}
+        self.bigram_idf = {g: math.log(1 + count / len(p)) for g, p in grams.items()}
+        self.bigram_postings = {g: _arrays([(i, self.bigram_idf[g] * w) for i, w in p]) for g, p in grams.items()}
+        average = sum(lengths) / max(1, count)
+        k1, b = self.BM25_K1, self.BM25_B
+        self.bm25_postings = {}
+        for token, postings in term_counts.items():
+            idf = math.log(1 + (count - len(postings) + 0.5) / (len(postings) + 0.5))
+            self.bm25_postings[token] = _arrays([
+                (i, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[i] / average))) for i, tf in postings])
         self.jieba_total = normaliser.tokenizer.total
         self.build_seconds = time.perf_counter() - started
 
@@ -123,15 +166,28 @@ class SearchEngine:
         return result
 
     @classmethod
-    def build(cls, kb: KnowledgeBase, knowledge_dir: Path) -> "SearchEngine":
+    def build(cls, kb: KnowledgeBase, knowledge_dir: Path, verdict: VerdictModel | None = None) -> SearchEngine:
+        """The engine for these topics with the dictionaries of `knowledge_dir`; the verdict model is read from
+        dict/verdict.yaml unless given (calibration passes the uncalibrated one)."""
         extra = [word for topic in kb.topics.values() for word in (*topic.keywords, topic.title)]
         normaliser = Normaliser(knowledge_dir / "dict" / "user_dict.txt", knowledge_dir / "dict" / "synonyms.yaml",
                                 extra)
         normaliser.precompute_pinyin()
-        return cls(kb, normaliser)
+        try:
+            intents = Intents.load(knowledge_dir / "dict" / "intents.yaml", normaliser.clean)
+            unknown = sorted({topic_id for _, topic_id, _ in intents.topics} - set(kb.topics))
+            if unknown:
+                raise IntentError(f"topics {', '.join(unknown)} do not exist")
+            if verdict is None:
+                verdict = VerdictModel.load(knowledge_dir / "dict" / "verdict.yaml")
+        except IntentError as exc:
+            raise KnowledgeError([Problem("dict/intents.yaml", 0, str(exc))]) from None
+        except VerdictError as exc:
+            raise KnowledgeError([Problem("dict/verdict.yaml", 0, str(exc))]) from None
+        return cls(kb, normaliser, intents, verdict)
 
     @classmethod
-    def load(cls, knowledge_dir: Path) -> "SearchEngine":
+    def load(cls, knowledge_dir: Path) -> SearchEngine:
         """The engine for this knowledge directory, from the on-disk cache when the files and code are unchanged.
 
         Raises KnowledgeError when the knowledge base does not pass the check.
@@ -174,46 +230,129 @@ class SearchEngine:
     def search(self, query: str, top: int = 3) -> SearchResult:
         started = time.perf_counter()
         normalised = self.normaliser.normalise(query)
-        hits, verdict = self._rank(normalised, top)
-        return SearchResult(query=query, normalised=normalised, hits=hits, verdict=verdict,
-                            elapsed_ms=(time.perf_counter() - started) * 1000)
+        result = self._search(query, normalised, top)
+        result.elapsed_ms = (time.perf_counter() - started) * 1000
+        return result
 
-    def _rank(self, normalised: Normalised, top: int) -> tuple[list[Hit], str]:
+    def _search(self, query: str, normalised: Normalised, top: int) -> SearchResult:
+        result = SearchResult(query=query, normalised=normalised, hits=[], verdict="none", elapsed_ms=0.0)
         tokens = list(dict.fromkeys(normalised.tokens))
         if not tokens:
-            return [], "smalltalk" if normalised.greeting or normalised.thanks else "empty"
-        matched: dict[int, float] = defaultdict(float)
-        total = 0.0
-        for token in tokens:
-            weight = self._weight(token)
-            total += weight
-            for index, strength in self.word_postings.get(token, ()):
-                matched[index] += weight * strength
-        # a high share of a query made of everyday words is weak evidence: ask for some informative overlap too
-        scores: dict[int, float] = defaultdict(float)
-        for index, mass in matched.items():
-            scores[index] = self.WORD_WEIGHT * (mass / total) * min(1.0, mass / self.MIN_EVIDENCE)
-        grams = bigrams("".join(tokens))
+            result.verdict = "smalltalk" if normalised.greeting or normalised.thanks else "empty"
+            return result
+        asked = question_stem(normalised.text)
+        result.intent = self.intents.section_of(asked)
+        ranked, evidence = self._rank(tokens, normalised.clauses, asked)
+        if not ranked:
+            return result
+        result.hits = [Hit(self.topics[i].id, self.topics[i].title, min(1.0, s)) for s, i in ranked[:max(top, 3)]]
+        result.features = self._features(ranked, evidence, asked)
+        result.verdict, result.confidence = self.verdict.decide(result.features)
+        result.hits = result.hits[:top]
+        return result
+
+    def _rank(self, tokens: list[str], clauses: list[list[str]],
+              asked: str) -> tuple[list[tuple[float, int]], _Evidence]:
+        """(score, topic index) best first, and what the verdict's features need to know about the evidence."""
+        content = [token for token in tokens if token not in self.intent_tokens] or tokens
+        weights = {token: self._weight(token) for token in content}
+        evidence = _Evidence(content=content, total=sum(weights.values()),
+                             known=sum(w for t, w in weights.items() if t in self.word_postings),
+                             matched=self._matched(content, weights),
+                             # the same from the domain's own words only (dictionary, synonyms, titles, keywords):
+                             # 食堂几点开饭 reaches a topic through 几点 alone, which says nothing about quality
+                             domain=self._matched([t for t in content if t in self.normaliser.vocabulary], weights))
+        scores = self.WORD_WEIGHT * self._word_coverage(evidence, clauses, weights)
+        grams = bigrams("".join(content))
         gram_total = sum(self.bigram_idf.get(g, 1.0) for g in grams)
-        if gram_total:
-            for gram in grams:
-                for index, strength in self.bigram_postings.get(gram, ()):
-                    scores[index] += self.BIGRAM_WEIGHT * self.bigram_idf[gram] * strength / gram_total
-        if not scores:
-            return [], "none"
-        candidates = heapq.nlargest(self.CANDIDATES, scores.items(), key=lambda item: item[1])
-        query_text = " ".join(tokens)
+        for gram in grams:
+            postings = self.bigram_postings.get(gram)
+            if postings is not None:
+                scores[postings[0]] += (self.BIGRAM_WEIGHT / gram_total) * postings[1]
+        bm25 = np.zeros(len(self.topics))
+        for token in content:
+            postings = self.bm25_postings.get(token)
+            if postings is not None:
+                bm25[postings[0]] += postings[1]
+        if bm25.max() > 0:
+            scores += (self.BM25_WEIGHT / bm25.max()) * bm25
+        for topic_id, boost in self.intents.topic_boosts(asked).items():
+            scores[self.index_of[topic_id]] += boost
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > self.CANDIDATES:
+            candidates = candidates[np.argpartition(scores[candidates], -self.CANDIDATES)[-self.CANDIDATES:]]
+        return self._with_fuzzy(scores, candidates.tolist(), evidence), evidence
+
+    def _word_coverage(self, evidence: _Evidence, clauses: list[list[str]], weights: dict[str, float]):
+        """Per topic, the share of the question's word weight its words explain; for a description in several
+        clauses, partly the share of the clause it explains best, so that the clause naming the problem
+        ("后浇带里积满泥水") does not drown in the others ("两个多月了" "甲方催着封" "工长说")."""
+        def coverage(matched, total):
+            # a high share of a query made of everyday words is weak evidence: ask for some informative overlap too
+            return matched / total * np.minimum(1.0, matched / self.MIN_EVIDENCE)
+
+        whole = coverage(evidence.matched, evidence.total)
+        clauses = [kept for kept in ([t for t in clause if t in weights] for clause in clauses) if kept]
+        if not self.CLAUSE_SHARE or len(clauses) < 2:
+            return whole
+        best_clause = np.zeros(len(self.topics))
+        for clause in clauses:
+            np.maximum(best_clause, coverage(self._matched(clause, weights), sum(weights[t] for t in clause)),
+                       out=best_clause)
+        return (1 - self.CLAUSE_SHARE) * whole + self.CLAUSE_SHARE * best_clause
+
+    def _with_fuzzy(self, scores, candidates: list[int], evidence: _Evidence) -> list[tuple[float, int]]:
+        """The candidates ranked with their rapidfuzz similarity to their title and phrasings added: one call for
+        every phrasing of every candidate, the best phrasing counting for its topic."""
+        if not candidates:
+            return []
+        phrasings = [phrasing for index in candidates for phrasing in self.phrasings[index]]
+        starts = np.cumsum([0] + [len(self.phrasings[index]) for index in candidates[:-1]])
+        similarity = process.cdist([" ".join(evidence.content)], phrasings, scorer=fuzz.partial_ratio, dtype=np.uint8)
+        best = np.maximum.reduceat(similarity[0], starts) / 100.0
         ranked = []
-        for index, partial in candidates:
-            similarity = max(fuzz.partial_ratio(query_text, phrasing) for phrasing in self.phrasings[index])
-            ranked.append((partial + self.FUZZY_WEIGHT * similarity / 100.0, index))
+        for index, fit in zip(candidates, best.tolist()):
+            evidence.fuzzy[index] = fit
+            ranked.append((float(scores[index]) + self.FUZZY_WEIGHT * fit, index))
         ranked.sort(reverse=True)
-        hits = [Hit(self.topics[i].id, self.topics[i].title, min(1.0, s)) for s, i in ranked[:max(top, 3)]]
-        best = hits[0].score
-        runner_up = hits[1].score if len(hits) > 1 else 0.0
-        confidence = best + self.LEAD_WEIGHT * (best - runner_up)
-        if confidence >= self.ANSWER_CONFIDENCE and best - runner_up >= self.MIN_LEAD:
-            verdict = "answer"
-        else:
-            verdict = "suggest" if best >= self.SUGGEST_SCORE else "none"
-        return hits[:top], verdict
+        return ranked
+
+    def _matched(self, tokens: list[str], weights: dict[str, float]):
+        """Per topic, the weight of these query words that the topic's words explain (stronger in its phrasings)."""
+        matched = np.zeros(len(self.topics))
+        for token in tokens:
+            postings = self.word_postings.get(token)
+            if postings is not None:
+                matched[postings[0]] += weights[token] * postings[1]
+        return matched
+
+    def _features(self, ranked: list[tuple[float, int]], evidence: _Evidence, asked: str) -> dict[str, float]:
+        """What the verdict model weighs (bot/search/verdict.py FEATURES)."""
+        best, first = ranked[0]
+        second = ranked[1][0] if len(ranked) > 1 else 0.0
+        total = evidence.total or 1.0
+        mass = float(evidence.matched[first])
+        return {
+            "best": min(1.0, best), "tie": -math.log(0.01 + (best - second) / best) if best > 0 else 0.0,
+            "coverage": mass / total, "known": evidence.known / total, "evidence": math.log1p(mass),
+            "fuzzy": evidence.fuzzy.get(first, 0.0), "length": math.log1p(len(evidence.content)),
+            "offdomain_cue": float(self.intents.offdomain_cue(asked)),
+            "domain_match": float(evidence.domain[first]) / mass if mass else 0.0,
+        }
+
+
+@dataclass
+class _Evidence:
+    """What one query's words matched, kept for the verdict's features."""
+    content: list[str]   # the query's words that say what it is about (intent words left out)
+    total: float         # their weight
+    known: float         # the weight of those some topic uses
+    matched: object      # numpy array: per topic, the weight its words explain
+    domain: object       # the same, counting only the domain's own words
+    fuzzy: dict[int, float] = field(default_factory=dict)  # topic index -> rapidfuzz similarity (0-1)
+
+
+def _arrays(postings: list[tuple[int, float]]) -> tuple:
+    """(topic indices, values) of a posting list as numpy arrays."""
+    return (np.fromiter((i for i, _ in postings), dtype=np.int32, count=len(postings)),
+            np.fromiter((v for _, v in postings), dtype=np.float64, count=len(postings)))

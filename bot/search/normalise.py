@@ -28,7 +28,7 @@ GREETINGS = ("师傅好", "师傅们好", "老师好", "各位好", "领导好",
 THANKS = ("谢谢", "多谢", "感谢", "谢了", "辛苦了", "thanks", "thank you", "3q")
 FILLER = ("请问一下", "请问", "请教一下", "请教", "问一下", "问下", "想问一下", "想问", "咨询一下", "咨询",
           "师傅们", "师傅", "老师", "大佬", "各位", "麻烦", "求助", "求解", "在线等", "帮忙看看",
-          "帮我看看", "帮忙", "一下")
+          "帮我看看", "帮忙", "一下", "质量通")
 # Particles and function words that never decide a topic.
 STOP_TOKENS = frozenset("的 了 吗 呢 吧 啊 呀 哦 嗯 哈 啦 嘛 么 和 与 及 或 在 是 有 我 你 他 她 它 我们 你们 这 那 这个 那个 这种 "
                         "一个 个 就 都 也 还 又 很 太 把 被 给 让 对 跟 要 会 能 可以 得 地 着 过 之 其 该 些 一些 吧 哇 诶 "
@@ -41,6 +41,8 @@ _FUZZY_FINALS = [("ing", "in"), ("eng", "en"), ("ang", "an")]
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _KEEP = re.compile(r"[^0-9a-z.%\u4e00-\u9fff]+")
 _REPEATS = re.compile(r"(.)\1{2,}")
+_MENTION = re.compile(r"@[A-Za-z0-9_]{3,}")  # "@qualitybot" in a group message names the bot, not the problem
+_NOISE_TOKEN = re.compile(r"[a-z]|[.%]+")    # option letters of exam stems (A. B. C.) and stray dots
 
 
 def cache_dir() -> Path:
@@ -76,6 +78,7 @@ class Normalised:
     original: str
     text: str                      # cleaned text, typos repaired, before segmentation
     tokens: list[str]              # canonical content tokens
+    clauses: list[list[str]] = field(default_factory=list)  # the same tokens, by clause (between punctuation)
     greeting: bool = False
     thanks: bool = False
     corrections: list[tuple[str, str]] = field(default_factory=list)
@@ -171,6 +174,10 @@ class Normaliser:
         text = _REPEATS.sub(r"\1", text)
         return " ".join(text.split())
 
+    def clean(self, text: str) -> str:
+        """Text folded the way queries are (simplified, half-width, lower case, no punctuation or repeats)."""
+        return self._clean(text)
+
     def _is_word(self, text: str) -> bool:
         return text in self.vocabulary or bool(self.tokenizer.FREQ.get(text))
 
@@ -208,7 +215,7 @@ class Normaliser:
         return "".join(output)
 
     def normalise(self, raw: str) -> Normalised:
-        text = self._clean(raw or "")[:MAX_QUERY_CHARS]
+        text = self._clean(_MENTION.sub(" ", raw or ""))[:MAX_QUERY_CHARS]
         greeting = any(word in text for word in GREETINGS)
         thanks = any(word in text for word in THANKS)
         for phrase in (*GREETINGS, *THANKS, *FILLER):
@@ -217,15 +224,17 @@ class Normaliser:
         corrections: list[tuple[str, str]] = []
         text = _CJK.sub(lambda match: self._repair_typos(match.group(0), corrections), text)
         text = " ".join(text.split())
-        return Normalised(original=raw, text=text, tokens=self.tokens(text),
-                          greeting=greeting, thanks=thanks, corrections=corrections)
+        # jieba never joins across a space, so the tokens of the parts are the tokens of the whole
+        clauses = [tokens for tokens in (self.tokens(part) for part in text.split(" ")) if tokens]
+        return Normalised(original=raw, text=text, tokens=[token for clause in clauses for token in clause],
+                          clauses=clauses, greeting=greeting, thanks=thanks, corrections=corrections)
 
     def tokens(self, cleaned: str) -> list[str]:
         """Canonical content tokens of already-cleaned text."""
         result = []
         for token in self.tokenizer.cut(cleaned, HMM=False):
             token = token.strip()
-            if not token or token in STOP_TOKENS:
+            if not token or token in STOP_TOKENS or _NOISE_TOKEN.fullmatch(token):
                 continue
             result.append(self.synonyms.get(token, token))
         return result
