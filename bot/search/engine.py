@@ -137,18 +137,19 @@ class SearchEngine:
         count = len(self.topics)
         self.word_idf = {t: math.log(1 + count / len(p)) for t, p in words.items()}
         self.max_idf = math.log(1 + count)
-        # Postings as numpy arrays (topic indices, values): a query adds whole posting lists at once, which keeps
-        # a long question under a few milliseconds at thousands of topics.
-        self.word_postings = {t: _arrays(p) for t, p in words.items()}
+        # A query adds whole posting lists at once (numpy), which keeps a long question under a few milliseconds
+        # at thousands of topics.
+        self.word_postings = Postings(words)
         self.bigram_idf = {g: math.log(1 + count / len(p)) for g, p in grams.items()}
-        self.bigram_postings = {g: _arrays([(i, self.bigram_idf[g] * w) for i, w in p]) for g, p in grams.items()}
+        self.bigram_postings = Postings({g: [(i, self.bigram_idf[g] * w) for i, w in p] for g, p in grams.items()})
         average = sum(lengths) / max(1, count)
         k1, b = self.BM25_K1, self.BM25_B
-        self.bm25_postings = {}
+        bm25 = {}
         for token, postings in term_counts.items():
             idf = math.log(1 + (count - len(postings) + 0.5) / (len(postings) + 0.5))
-            self.bm25_postings[token] = _arrays([
-                (i, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[i] / average))) for i, tf in postings])
+            bm25[token] = [(i, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[i] / average)))
+                           for i, tf in postings]
+        self.bm25_postings = Postings(bm25)
         self.jieba_total = normaliser.tokenizer.total
         self.build_seconds = time.perf_counter() - started
 
@@ -352,7 +353,24 @@ class _Evidence:
     fuzzy: dict[int, float] = field(default_factory=dict)  # topic index -> rapidfuzz similarity (0-1)
 
 
-def _arrays(postings: list[tuple[int, float]]) -> tuple:
-    """(topic indices, values) of a posting list as numpy arrays."""
-    return (np.fromiter((i for i, _ in postings), dtype=np.int32, count=len(postings)),
-            np.fromiter((v for _, v in postings), dtype=np.float64, count=len(postings)))
+class Postings:
+    """Posting lists (topic index, value) of many keys in two flat numpy arrays, a key's list being a slice of them:
+    thousands of small arrays would make the index cache slow to load."""
+
+    def __init__(self, lists: dict[str, list[tuple[int, float]]]):
+        self.spans: dict[str, tuple[int, int]] = {}
+        start = 0
+        for key, postings in lists.items():
+            self.spans[key] = (start, start + len(postings))
+            start += len(postings)
+        pairs = [pair for postings in lists.values() for pair in postings]
+        self.indices = np.fromiter((i for i, _ in pairs), dtype=np.int32, count=start)
+        self.values = np.fromiter((v for _, v in pairs), dtype=np.float64, count=start)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.spans
+
+    def get(self, key: str):
+        """(topic indices, values) of `key`, or None."""
+        span = self.spans.get(key)
+        return None if span is None else (self.indices[span[0]:span[1]], self.values[span[0]:span[1]])
