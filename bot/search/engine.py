@@ -141,15 +141,12 @@ class SearchEngine:
         # at thousands of topics.
         self.word_postings = Postings(words)
         self.bigram_idf = {g: math.log(1 + count / len(p)) for g, p in grams.items()}
-        self.bigram_postings = Postings({g: [(i, self.bigram_idf[g] * w) for i, w in p] for g, p in grams.items()})
+        self.bigram_postings = Postings(grams, lambda gram, _, weight: self.bigram_idf[gram] * weight)
         average = sum(lengths) / max(1, count)
         k1, b = self.BM25_K1, self.BM25_B
-        bm25 = {}
-        for token, postings in term_counts.items():
-            idf = math.log(1 + (count - len(postings) + 0.5) / (len(postings) + 0.5))
-            bm25[token] = [(i, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[i] / average)))
-                           for i, tf in postings]
-        self.bm25_postings = Postings(bm25)
+        bm25_idf = {t: math.log(1 + (count - len(p) + 0.5) / (len(p) + 0.5)) for t, p in term_counts.items()}
+        self.bm25_postings = Postings(term_counts, lambda token, i, tf: bm25_idf[token] * tf * (k1 + 1) / (
+            tf + k1 * (1 - b + b * lengths[i] / average)))
         self.jieba_total = normaliser.tokenizer.total
         self.build_seconds = time.perf_counter() - started
 
@@ -355,17 +352,20 @@ class _Evidence:
 
 class Postings:
     """Posting lists (topic index, value) of many keys in two flat numpy arrays, a key's list being a slice of them:
-    thousands of small arrays would make the index cache slow to load."""
+    thousands of small arrays would make the index cache slow to load. `value(key, index, raw)` turns a raw value
+    into the stored one, list by list, so that no second copy of every posting is ever held."""
 
-    def __init__(self, lists: dict[str, list[tuple[int, float]]]):
+    def __init__(self, lists: dict[str, list[tuple[int, float]]], value=None):
         self.spans: dict[str, tuple[int, int]] = {}
+        self.indices = np.empty(sum(len(postings) for postings in lists.values()), dtype=np.int32)
+        self.values = np.empty(len(self.indices), dtype=np.float64)
         start = 0
         for key, postings in lists.items():
-            self.spans[key] = (start, start + len(postings))
-            start += len(postings)
-        pairs = [pair for postings in lists.values() for pair in postings]
-        self.indices = np.fromiter((i for i, _ in pairs), dtype=np.int32, count=start)
-        self.values = np.fromiter((v for _, v in pairs), dtype=np.float64, count=start)
+            end = start + len(postings)
+            self.spans[key] = (start, end)
+            self.indices[start:end] = [i for i, _ in postings]
+            self.values[start:end] = [v if value is None else value(key, i, v) for i, v in postings]
+            start = end
 
     def __contains__(self, key: str) -> bool:
         return key in self.spans
