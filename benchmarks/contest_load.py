@@ -491,7 +491,7 @@ async def run(args) -> dict[str, Any]:
             now = services.contests.clock()
             contest = services.contests.create(ContestSpec(
                 title=CONTEST_TITLE, starts_at=now, ends_at=now + timedelta(hours=3), questions=args.questions,
-                seconds_per_question=SECONDS_PER_QUESTION), ADMIN_ID)
+                seconds_per_question=SECONDS_PER_QUESTION), None, organiser_id=ADMIN_ID)
             contest_id = contest["id"]
             load = Load(http, services.contests, contest_id, args.concurrency, tally, args.seed, deadline)
 
@@ -541,7 +541,7 @@ async def run(args) -> dict[str, Any]:
                                      [contest_id]).fetchone()
             attempts = db.execute("SELECT COUNT(*), COALESCE(SUM(finished_at IS NOT NULL), 0) FROM attempts "
                                   "WHERE contest_id = ?", [contest_id]).fetchone()
-            from bot.contests import parse_iso
+            from bot.clock import parse_iso
 
             window = (parse_iso(last) - parse_iso(first)).total_seconds() if first and last else 0.0
             delta = {k: calls_after.get(k, 0) - calls_before.get(k, 0) for k in calls_after}

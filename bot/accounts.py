@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.render import as_int
+from bot.policy import Actor, PermissionDenied, may_administer
+from bot.render import as_int, plain_name
 from bot.storage import Storage, utcnow
 
 # Hainan's 19 市县, then 洋浦经济开发区 and 省直属; the short name labels the buttons.
@@ -82,7 +83,7 @@ class Accounts:
 
     def touch(self, user_id: int, first_name: str, username: str | None) -> dict[str, Any]:
         """Record that the user exists (first contact or a changed name) and return them."""
-        self.storage.upsert_user(user_id, first_name or "", username)
+        self.storage.upsert_user(user_id, plain_name(first_name), username)
         return self.storage.get_user(user_id)
 
     def get(self, user_id: int) -> dict[str, Any] | None:
@@ -107,6 +108,9 @@ class Accounts:
         self.storage.update_user(user_id, **fields)
         return self.storage.get_user(user_id)
 
+    def team_by_code(self, code: str) -> dict[str, Any] | None:
+        return self.storage.team_by_code(normalise_team_code(code))
+
     def join_team(self, user_id: int, code: str) -> dict[str, Any]:
         """Join the team with this code; a user without a region takes the team's region."""
         team = self.storage.team_by_code(normalise_team_code(code))
@@ -118,6 +122,11 @@ class Accounts:
             fields["region"] = team["region"]
         self.storage.update_user(user_id, **fields)
         return team
+
+    def set_active(self, user_id: int, active: bool) -> None:
+        """The person blocked (False) or unblocked (True) the bot: sending to them stops or resumes at once."""
+        if self.storage.get_user(user_id) is not None:
+            self.storage.update_user(user_id, active=int(active))
 
     def leave_team(self, user_id: int) -> None:
         self.storage.update_user(user_id, team_id=None)
@@ -131,15 +140,24 @@ class Accounts:
             if code not in taken:
                 return code
 
-    def create_team(self, spec: TeamSpec, created_by: int | None = None) -> dict[str, Any]:
+    def create_team(self, spec: TeamSpec, actor: Actor | None = None) -> dict[str, Any]:
+        """A new team with a fresh code; by an administrator in chat, or from the command line (`actor` None)."""
+        if actor is not None and not may_administer(actor):
+            raise PermissionDenied("只有管理员可以管理团队。")
         spec = validate_team(spec)
         if self.storage.team_by_name(spec.region, spec.name):
             raise AccountError(f"{spec.region}已有名为“{spec.name}”的团队。")
         team_id = self.storage.insert_team({
             "code": self.new_code(), "name": spec.name, "region": spec.region,
-            "company": spec.company, "headcount": spec.headcount, "created_by": created_by,
+            "company": spec.company, "headcount": spec.headcount, "created_by": actor.user_id if actor else None,
         })
         return self.storage.team_by_id(team_id)
+
+    def teams_for(self, actor: Actor) -> list[dict[str, Any]]:
+        """Every team with its code: administrators only, since a code lets anyone join the team."""
+        if not may_administer(actor):
+            raise PermissionDenied("只有管理员可以管理团队。")
+        return self.storage.list_teams()
 
     def import_teams(self, specs: list[TeamSpec]) -> list[dict[str, Any]]:
         """Create or update all teams of a roster at once (nothing is saved if any row is invalid)."""
@@ -152,18 +170,34 @@ class Accounts:
         return self.storage.list_teams(region)
 
 
+TEAM_NAME_LIMIT, COMPANY_LIMIT, HEADCOUNT_LIMIT = 40, 60, 100_000
+
+
+def check_team_name(name: str) -> None:
+    if not name or len(name) > TEAM_NAME_LIMIT:
+        raise AccountError(f"团队名称不能为空，且不超过 {TEAM_NAME_LIMIT} 个字。")
+
+
+def check_company(company: str | None) -> None:
+    if company and len(company) > COMPANY_LIMIT:
+        raise AccountError(f"施工单位名称不超过 {COMPANY_LIMIT} 个字。")
+
+
+def check_headcount(headcount: int | None) -> None:
+    if headcount is None or not 0 < headcount <= HEADCOUNT_LIMIT:
+        raise AccountError("团队人数应为正整数。")
+
+
 def validate_team(spec: TeamSpec) -> TeamSpec:
-    name = (spec.name or "").strip()
-    if not name or len(name) > 40:
-        raise AccountError("团队名称不能为空，且不超过 40 个字。")
+    name = plain_name(spec.name)
+    check_team_name(name)
     region = resolve_region(spec.region or "")
     if region is None:
         raise AccountError(f"“{spec.region}”不是海南的市县名称。")
-    company = (spec.company or "").strip() or None
-    if company and len(company) > 60:
-        raise AccountError("施工单位名称不超过 60 个字。")
-    if spec.headcount is not None and not 0 < spec.headcount <= 100000:
-        raise AccountError("团队人数应为正整数。")
+    company = plain_name(spec.company) or None
+    check_company(company)
+    if spec.headcount is not None:
+        check_headcount(spec.headcount)
     return TeamSpec(name=name, region=region, company=company, headcount=spec.headcount)
 
 

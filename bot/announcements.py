@@ -11,15 +11,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time as time_of_day
 from typing import Any, Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 from aiolimiter import AsyncLimiter
 
-from bot.contests import iso, utc_now
-from bot.roles import PermissionDenied, Roles
+from bot.clock import iso, utc_now
+from bot.accounts import REGION_NAMES
+from bot.knowledge import KnowledgeBase, Topic
+from bot.policy import (BUREAU, PermissionDenied, announcement_regions, may_cancel_announcement,
+                        may_read_announcement)
+from bot.roles import Roles
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -85,10 +91,18 @@ class Announcements:
     storage: Storage
     roles: Roles
     clock: Callable[[], datetime] = utc_now
+    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    kb_provider: Callable[[], KnowledgeBase] | None = None
+
+    TIP_TIME = time_of_day(9, 0)  # 每日质量小贴士 go out at 09:00 in the configured time zone
 
     def validate(self, author_id: int, draft: Draft) -> list[str]:
         """The regions the author may address for this draft; raises on anything that must not be sent."""
-        regions = self.roles.allowed_regions(author_id, "bureau", draft.regions)
+        actor = self.roles.actor(author_id)
+        regions = announcement_regions(actor, draft.regions, REGION_NAMES)
+        if regions is None:
+            scope = actor.scope(BUREAU)
+            raise PermissionDenied("只有住建局用户可以发布公告。" if scope is None else f"您只能面向{scope}发布公告。")
         if not draft.text.strip() and draft.media is None:
             raise AnnouncementError("公告内容不能为空。")
         limit = MAX_CAPTION if draft.media else MAX_TEXT
@@ -138,6 +152,14 @@ class Announcements:
             "status": "sending"}, recipients)
         return self.storage.announcement(announcement_id)
 
+    def daily_tip(self, text_of: Callable[[Topic], str]) -> dict[str, Any] | None:
+        """Today's 小贴士 (a random topic's card, written by `text_of`), unless one went out today already."""
+        today = self.clock().astimezone(self.timezone).replace(hour=0, minute=0, second=0, microsecond=0)
+        if self.kb_provider is None or self.storage.tip_created_since(iso(today)):
+            return None
+        topic = random.choice(list(self.kb_provider().topics.values()))
+        return self.create_tip(text_of(topic), list(REGION_NAMES))
+
     def start_scheduled(self, announcement_id: int) -> bool:
         announcement = self.storage.announcement(announcement_id)
         if announcement is None or announcement["status"] != "scheduled":
@@ -145,11 +167,20 @@ class Announcements:
         self.storage.update_announcement(announcement_id, {"status": "sending"})
         return True
 
+    def start_due(self) -> list[int]:
+        """Scheduled announcements whose time has come, now marked as sending."""
+        due = self.storage.due_announcements(iso(self.clock()))
+        return [a["id"] for a in due if self.start_scheduled(a["id"])]
+
+    def progress_message(self, announcement_id: int, message_id: int) -> None:
+        """Where the author watches the broadcast's progress."""
+        self.storage.update_announcement(announcement_id, {"progress_message_id": message_id})
+
     def cancel(self, announcement_id: int, actor_id: int) -> Summary:
         announcement = self.storage.announcement(announcement_id)
         if announcement is None:
             raise AnnouncementError("没有这条公告。")
-        if announcement["author_id"] != actor_id and not self.roles.is_admin(actor_id):
+        if not may_cancel_announcement(self.roles.actor(actor_id), announcement):
             raise PermissionDenied("只有发布者或管理员可以取消这条公告。")
         if announcement["status"] in ("done", "cancelled"):
             raise AnnouncementError("公告已经发送完毕或已取消。")
@@ -186,8 +217,31 @@ class Announcements:
                        pending=counts.get("pending", 0) + counts.get("sending", 0),
                        cancelled=counts.get("cancelled", 0))
 
-    def for_user(self, user: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.storage.recent_announcements(user.get("region") or "", 10) if user.get("region") else []
+    def for_user(self, user_id: int) -> list[dict[str, Any]]:
+        """The latest announcements this person may read: of their 市县, and only those narrowed to their 身份 or
+        team when an announcement was narrowed."""
+        actor = self.roles.actor(user_id)
+        if not actor.region:
+            return []
+        return [a for a in self.storage.recent_announcements(actor.region, 30)
+                if may_read_announcement(actor, a)][:10]
+
+    def readable(self, announcement_id: int, user_id: int) -> dict[str, Any]:
+        """One announcement, opened by someone it was addressed to (or its author)."""
+        announcement = self.storage.announcement(announcement_id)
+        if announcement is None or announcement["kind"] != "announcement" or \
+                not may_read_announcement(self.roles.actor(user_id), announcement):
+            raise PermissionDenied("这条公告不是发给您的。")
+        return announcement
+
+    def subscribe(self, user_id: int, kind: str, on: bool) -> None:
+        """kind: "ann" (announcements) or "tip" (小贴士)."""
+        self.set_subscription(user_id, **({"announcements": on} if kind == "ann" else {"tips": on}))
+
+    def toggle_subscription(self, user_id: int, kind: str) -> None:
+        user = self.storage.get_user(user_id)
+        flag = user["notify_announcements"] if kind == "ann" else user["notify_tips"]
+        self.subscribe(user_id, kind, not flag)
 
     def set_subscription(self, user_id: int, announcements: bool | None = None, tips: bool | None = None) -> None:
         flags = {}

@@ -8,11 +8,14 @@ import warnings
 from typing import Any, Awaitable
 
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
+from bot.broadcasting import Broadcasting
+from bot.callbacks import check_handlers
 from bot.config import Config
+from bot.ratelimit import SendBudget
 from bot.services import Services
 from bot.health import PollingHealth
 from bot.transport import PollingRequest, RetryingRequest
@@ -80,18 +83,20 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
 async def _post_init(application: Application) -> None:
     """Runs once the bot is known (getMe succeeded), before updates arrive."""
-    application.bot_data["services"].bot_username = application.bot.username
+    application.bot_data.services.bot_username = application.bot.username
     await application.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
     # features that must catch up after a restart (interrupted contest questions, for one) registered these
-    for task in application.bot_data.get("startup", []):
-        await task(application)
+    for hook in application.bot_data.on_start:
+        await hook(application)
+    await application.bot_data.broadcasting.start()
     log.info("Bot @%s ready", application.bot.username)
 
 
 async def run_shutdown_hooks(application: Application) -> None:
     """Features that must wind down while the bot can still send (a running broadcast, for one)."""
-    for task in application.bot_data.get("shutdown", []):
-        await task(application)
+    await application.bot_data.broadcasting.stop()
+    for hook in application.bot_data.on_stop:
+        await hook(application)
 
 
 def build_application(config: Config, services: Services, request: BaseRequest | None = None,
@@ -100,14 +105,15 @@ def build_application(config: Config, services: Services, request: BaseRequest |
 
     `health` hears how each getUpdates call was answered, for /healthz."""
     from handlers import register_all
-    from handlers.context import BotContext
+    from handlers.common import markup
+    from handlers.context import BotContext, BotData
 
     builder = (
         ApplicationBuilder()
         .token(config.effective_token)
-        .context_types(ContextTypes(context=BotContext))
-        # Waits out RetryAfter and keeps within Telegram's flood limits; retries a few times before giving up.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        # One send budget for the token: replies first, broadcasts with what is left, inside Telegram's limits.
+        .rate_limiter(SendBudget(bulk_per_second=config.broadcast_rate, enabled=config.rate_limit))
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .post_init(_post_init)
     )
@@ -120,6 +126,10 @@ def build_application(config: Config, services: Services, request: BaseRequest |
         if health is not None:
             builder = builder.get_updates_request(PollingRequest(health, read_timeout=config.api_timeout))
     application = builder.build()
-    application.bot_data["services"] = services
+    application.bot_data.services = services
+    application.bot_data.broadcasting = Broadcasting(application.bot, services.announcements, config.broadcast_rate,
+                                                     markup)
     register_all(application)
+    for group in application.handlers.values():
+        check_handlers(group)
     return application

@@ -95,7 +95,7 @@ def cmd_sandbox(args, config: Config) -> int:
 
 def cmd_teams_import(args, config: Config) -> int:
     from bot.accounts import AccountError, Accounts, RosterError, read_roster
-    from bot.screens import deep_link
+    from bot.ui.teams import deep_link
 
     path = Path(args.file)
     if not path.is_file():
@@ -121,7 +121,7 @@ def cmd_teams_import(args, config: Config) -> int:
 
 
 def cmd_teams_list(args, config: Config) -> int:
-    from bot.screens import deep_link
+    from bot.ui.teams import deep_link
 
     storage = open_storage(config)
     try:
@@ -310,7 +310,8 @@ def _contests(config: Config, storage):
 
 
 def cmd_contest_create(args, config: Config) -> int:
-    from bot.contests import ContestError, ContestFileError, read_contest_file
+    from bot.contest_files import ContestFileError, read_contest_file
+    from bot.contests import ContestError
     from bot.yamlfile import LineDict, load_yaml
 
     path = Path(args.file)
@@ -324,7 +325,7 @@ def cmd_contest_create(args, config: Config) -> int:
         return 1
     storage = open_storage(config)
     try:
-        contest = _contests(config, storage).create(spec, organiser_id=args.organiser)
+        contest = _contests(config, storage).create(spec, None, organiser_id=args.organiser)
     except ContestError as exc:
         data, _ = load_yaml(path, str(path))
         line = data.line_of(exc.setting) if isinstance(data, LineDict) and exc.setting else 1
@@ -372,7 +373,7 @@ def cmd_contest_export(args, config: Config) -> int:
 
 
 def _services(config: Config, storage):
-    from bot.contests import utc_now
+    from bot.clock import utc_now
     from bot.reports import Reports
     from bot.roles import Roles
 

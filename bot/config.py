@@ -38,6 +38,7 @@ class Config:
     broadcast_rate: float = 20.0  # messages per second for announcements, below Telegram's ~30 so replies keep room
     api_timeout: float = 10.0  # seconds to wait for a Bot API answer before the call counts as lost
     sandbox_public: bool = False  # QB_SANDBOX_PUBLIC: let the built-in sandbox listen beyond loopback (demos only)
+    rate_limit: bool = True  # keep inside Telegram's flood limits; off only where a benchmark or crawler measures the bot
 
     @property
     def sandbox(self) -> bool:

@@ -9,24 +9,22 @@ import json
 import random
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from bot.accounts import REGION_NAMES, resolve_region
+from bot.clock import iso, parse_iso, utc_now
 from bot.knowledge import KnowledgeBase
 from bot.leaderboard import Leaderboard, ParticipantResult, TeamInfo, question_stats, rank_individuals, rank_teams
+from bot.policy import (ORGANISER, Actor, PermissionDenied, may_create_contest, may_manage_contest,
+                        may_take_contest)
 from bot.quiz import LETTERS, QuestionBank, QuizQuestion
-from bot.when import parse_duration, parse_moment
+from bot.render import plain_name
 from bot.storage import Storage
-from bot.yamlfile import LineDict, Problem, load_yaml
 
 POINTS_PER_QUESTION = 10
 MAX_SPEED_BONUS = 5
 GRACE_SECONDS = 1.0  # network delay allowed after the deadline before a press counts as late
-SPEC_KEYS = {"title", "description", "starts_at", "ends_at", "questions", "seconds_per_question", "categories",
-             "topics", "regions", "min_team_size", "speed_bonus", "difficulty"}
 
 
 class ContestError(ValueError):
@@ -35,18 +33,6 @@ class ContestError(ValueError):
     def __init__(self, message: str, setting: str | None = None):
         super().__init__(message)
         self.setting = setting
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 @dataclass
@@ -147,10 +133,17 @@ class Contests:
         if available < spec.questions:
             raise ContestError(f"所选范围内只有 {available} 道题，少于每人需要的 {spec.questions} 道。", "questions")
 
-    def create(self, spec: ContestSpec, organiser_id: int | None) -> dict[str, Any]:
+    def create(self, spec: ContestSpec, actor: Actor | None, organiser_id: int | None = None) -> dict[str, Any]:
+        """A new contest by `actor`, who then manages it; `actor` None is the command line, trusted as the
+        operator, which may name the organiser who manages it in chat."""
+        if actor is not None and not may_create_contest(actor, spec.regions):
+            scope = actor.scope(ORGANISER)
+            raise PermissionDenied("只有竞赛组织者可以新建竞赛。" if scope is None else
+                                   f"您是{scope}的组织者，只能面向{scope}的参赛者新建竞赛。")
         self.validate(spec)
         contest_id = self.storage.insert_contest({
-            "title": spec.title.strip(), "description": spec.description.strip(), "organiser_id": organiser_id,
+            "title": plain_name(spec.title), "description": spec.description.strip(),
+            "organiser_id": actor.user_id if actor else organiser_id,
             "regions": json.dumps(spec.regions, ensure_ascii=False) if spec.regions else None,
             "categories": json.dumps(spec.categories, ensure_ascii=False) if spec.categories else None,
             "topics": json.dumps(spec.topics) if spec.topics else None,
@@ -171,18 +164,35 @@ class Contests:
             topics=load("topics"), regions=load("regions"), min_team_size=contest["min_team_size"],
             speed_bonus=bool(contest["speed_bonus"]), difficulty={int(k): v for k, v in mix.items()} if mix else None)
 
-    def can_manage(self, contest: dict[str, Any], user_id: int, is_admin: bool) -> bool:
-        return is_admin or contest.get("organiser_id") == user_id
-
-    def _managed(self, contest_id: int, user_id: int, is_admin: bool) -> dict[str, Any]:
+    def managed(self, contest_id: int, actor: Actor) -> dict[str, Any]:
+        """The contest, if this actor may manage it (its organiser, or an administrator)."""
         contest = self.storage.contest(contest_id)
-        if contest is None or not self.can_manage(contest, user_id, is_admin):
-            raise ContestError("只有该竞赛的组织者或管理员可以操作。")
+        if contest is None or not may_manage_contest(actor, contest):
+            raise PermissionDenied("只有该竞赛的组织者或管理员可以操作。")
         return contest
 
-    def update(self, contest_id: int, user_id: int, is_admin: bool, **changes: Any) -> dict[str, Any]:
+    def overview(self, contest_id: int, actor: Actor) -> tuple[dict[str, Any], str, int, int]:
+        """For its organiser: the contest, its status, how many took part and how many flags were raised."""
+        contest = self.managed(contest_id, actor)
+        flags = sum(row["flags"] for row in self.storage.flags(contest_id))
+        return contest, self.status(contest), len(self.storage.contest_attempts(contest_id)), flags
+
+    def flagged(self, contest_id: int, actor: Actor) -> tuple[dict[str, Any], list[tuple[int, str, QuizQuestion | None]]]:
+        """For its organiser: (flags, question id, question) of every question participants marked as wrong."""
+        contest = self.managed(contest_id, actor)
+        bank = self.bank_provider()
+        return contest, [(row["flags"], row["question_id"], bank.questions.get(row["question_id"]))
+                         for row in self.storage.flags(contest_id)]
+
+    def managed_by(self, actor: Actor) -> list[dict[str, Any]]:
+        """The contests this actor manages: their own, or all of them for an administrator."""
+        if not actor.holds(ORGANISER):
+            raise PermissionDenied("只有竞赛组织者或管理员可以使用这个功能。")
+        return self.storage.contests(None if actor.is_admin else actor.user_id)
+
+    def update(self, contest_id: int, actor: Actor, **changes: Any) -> dict[str, Any]:
         """Change a contest that has not started yet."""
-        contest = self._managed(contest_id, user_id, is_admin)
+        contest = self.managed(contest_id, actor)
         if parse_iso(contest["starts_at"]) <= self.clock() or contest["closed_at"]:
             raise ContestError("竞赛已经开始或已结束，不能再修改。")
         spec = self.spec_of(contest)
@@ -192,11 +202,11 @@ class Contests:
         self.storage.update_contest(contest_id, {
             "title": spec.title.strip(), "description": spec.description.strip(), "starts_at": iso(spec.starts_at),
             "ends_at": iso(spec.ends_at), "question_count": spec.questions,
-            "seconds_per_question": spec.seconds_per_question})
+            "seconds_per_question": spec.seconds_per_question, "min_team_size": spec.min_team_size})
         return self.storage.contest(contest_id)
 
-    def close(self, contest_id: int, user_id: int, is_admin: bool) -> dict[str, Any]:
-        contest = self._managed(contest_id, user_id, is_admin)
+    def close(self, contest_id: int, actor: Actor) -> dict[str, Any]:
+        contest = self.managed(contest_id, actor)
         if contest["closed_at"]:
             raise ContestError("竞赛已经结束。")
         now = iso(self.clock())
@@ -204,9 +214,6 @@ class Contests:
         for attempt in self.storage.contest_attempts(contest_id):
             self.storage.finish_attempt(attempt["id"], now)
         return self.storage.contest(contest_id)
-
-    def export_allowed(self, contest_id: int, user_id: int, is_admin: bool) -> dict[str, Any]:
-        return self._managed(contest_id, user_id, is_admin)
 
     # --- state ---------------------------------------------------------------------------------------
 
@@ -220,14 +227,32 @@ class Contests:
             return "已结束"
         return "进行中" if parse_iso(contest["starts_at"]) <= now else "未开始"
 
-    def open_for(self, user: dict[str, Any]) -> list[dict[str, Any]]:
-        """Open contests this user may take (those of their 市县 or of the whole province)."""
-        result = []
-        for contest in self.storage.open_contests(iso(self.clock())):
-            regions = json.loads(contest["regions"]) if contest["regions"] else None
-            if regions is None or user.get("region") in regions:
-                result.append(contest)
-        return result
+    def card(self, contest_id: int, user_id: int) -> tuple[dict[str, Any], str, dict[str, Any] | None] | None:
+        """What a contest's card shows this person: the contest, its status and their attempt (None: no contest)."""
+        contest = self.storage.contest(contest_id)
+        if contest is None:
+            return None
+        return contest, self.status(contest), self.storage.attempt_of(contest_id, user_id)
+
+    def current_question(self, attempt_id: int, user_id: int) -> ShownQuestion | None:
+        """The question this person's attempt is at (None: not their attempt, or it is over)."""
+        attempt = self.storage.attempt(attempt_id)
+        if attempt is None or attempt["user_id"] != user_id:
+            return None
+        return self.shown(attempt)
+
+    def latest_for(self, actor: Actor) -> int | None:
+        """The contest /rank shows by default: the person's latest, else one open to them now."""
+        attempts = self.storage.attempts_of_user(actor.user_id)
+        if attempts:
+            return attempts[0]["contest_id"]
+        open_now = self.open_for(actor) if actor.region else []
+        return open_now[0]["id"] if open_now else None
+
+    def open_for(self, actor: Actor) -> list[dict[str, Any]]:
+        """Open contests this person may take (those of their 市县 or of the whole province)."""
+        return [contest for contest in self.storage.open_contests(iso(self.clock()))
+                if may_take_contest(actor, contest)]
 
     # --- taking a contest ----------------------------------------------------------------------------
 
@@ -268,9 +293,8 @@ class Contests:
             return existing
         if not self.is_open(contest):
             raise ContestError("竞赛未开始或已经结束。")
-        regions = json.loads(contest["regions"]) if contest["regions"] else None
-        if regions is not None and user.get("region") not in regions:
-            raise ContestError("这个竞赛只面向" + "、".join(regions) + "的参赛者。")
+        if not may_take_contest(Actor(user["id"], region=user.get("region")), contest):
+            raise ContestError("这个竞赛只面向" + "、".join(json.loads(contest["regions"])) + "的参赛者。")
         return self.storage.insert_attempt({
             "contest_id": contest_id, "user_id": user["id"], "team_id": user.get("team_id"),
             "region": user.get("region"), "name": user.get("first_name") or str(user["id"]),
@@ -290,11 +314,27 @@ class Contests:
                              contest["seconds_per_question"],
                              parse_iso(attempt["asked_at"]) if attempt["asked_at"] else None)
 
-    def ask(self, attempt_id: int, position: int, message_id: int | None) -> ShownQuestion | None:
-        """Start (or restart) the clock for this question; None if the attempt moved on meanwhile."""
-        if not self.storage.mark_asked(attempt_id, position, iso(self.clock()), message_id):
+    def ask(self, attempt_id: int, position: int) -> tuple[ShownQuestion, bool] | None:
+        """The question at `position`, and True when its clock starts now. A question asked before keeps its
+        deadline however often it is shown again (开始答题 pressed twice, a lost message). None if the attempt has
+        moved on meanwhile."""
+        fresh = self.storage.mark_asked(attempt_id, position, iso(self.clock()))
+        shown = self.shown(self.storage.attempt(attempt_id))
+        if shown is None or shown.position != position or shown.asked_at is None:
             return None
-        return self.shown(self.storage.attempt(attempt_id))
+        return shown, fresh
+
+    def retime(self, attempt: dict[str, Any]) -> tuple[ShownQuestion, bool] | None:
+        """After a restart of the bot: the interrupted question gets a new clock (True), once per question; asked
+        again after a second restart it keeps the deadline it had (False). None when the attempt is over."""
+        shown = self.shown(attempt)
+        if shown is None:
+            return None
+        if shown.asked_at is None:
+            return self.ask(attempt["id"], shown.position)
+        fresh = self.storage.retime(attempt["id"], shown.position, iso(self.clock()))
+        shown = self.shown(self.storage.attempt(attempt["id"]))
+        return (shown, fresh) if shown is not None else None
 
     def delivered(self, shown: ShownQuestion, message_id: int) -> ShownQuestion | None:
         """The question has reached the participant: its clock starts again now, so time spent waiting in a
@@ -397,91 +437,3 @@ class Contests:
                            teams=rank_teams(results, teams, contest["min_team_size"]), questions=questions,
                            generated_at=self.clock().astimezone(self.timezone).isoformat(timespec="seconds"),
                            ends_at=contest["ends_at"])
-
-
-# --- contest files -----------------------------------------------------------------------------------
-
-class ContestFileError(ValueError):
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
-def _moment(value: Any, now: datetime, tz: ZoneInfo) -> datetime | None:
-    if isinstance(value, datetime):  # YAML reads 2025-09-20 09:00:00 as a datetime of its own
-        return value.replace(tzinfo=tz) if value.tzinfo is None else value
-    return parse_moment(str(value), now, tz)
-
-
-def read_contest_file(path: Path, tz: ZoneInfo, now: datetime | None = None) -> ContestSpec:
-    """A contest from YAML; problems name file and line.
-
-    Times are in the configured time zone (北京时间) unless an offset is given, and may be relative to when the file
-    is read (`now`, `now+1h`, 明天上午9点), so an example file works on any day; `ends_at` may also be a length of
-    time after the start (`2h`, `3d`).
-    """
-    now = now or utc_now()
-    data, problems = load_yaml(path, str(path))
-    if data is None or problems:
-        raise ContestFileError(problems or [Problem(str(path), 1, "empty file")])
-    if not isinstance(data, LineDict):
-        raise ContestFileError([Problem(str(path), 1, "expected a mapping of contest settings")])
-    found: list[Problem] = []
-
-    def bad(key: str, message: str) -> None:
-        found.append(Problem(str(path), data.line_of(key), f"{key}: {message}"))
-
-    for key in sorted({"title", "starts_at", "ends_at", "questions"} - set(data)):
-        found.append(Problem(str(path), data.line, f"missing '{key}'"))
-    for key in sorted(set(data) - SPEC_KEYS):
-        bad(key, "unknown setting")
-    values: dict[str, Any] = {}
-    if "starts_at" in data:
-        values["starts_at"] = _moment(data["starts_at"], now, tz)
-        if values["starts_at"] is None:
-            bad("starts_at", "not a time: write e.g. 2026-12-20 09:00, now, now+1h or 明天上午9点")
-    if "ends_at" in data:
-        length = parse_duration(str(data["ends_at"])) if not isinstance(data["ends_at"], datetime) else None
-        if length is not None and values.get("starts_at"):
-            values["ends_at"] = values["starts_at"] + length
-        else:
-            values["ends_at"] = _moment(data["ends_at"], now, tz)
-        if values["ends_at"] is None:
-            bad("ends_at", "not a time: write e.g. 2026-12-20 18:00, now+7d, 3d (after the start) or 后天下午6点")
-    for key in ("questions", "seconds_per_question", "min_team_size"):
-        if key in data:
-            if isinstance(data[key], bool) or not isinstance(data[key], int):
-                bad(key, "must be a whole number")
-            else:
-                values[key] = data[key]
-    for key in ("title", "description"):
-        if key in data:
-            if not isinstance(data[key], str):
-                bad(key, "must be text")
-            else:
-                values[key] = data[key]
-    for key in ("categories", "topics", "regions"):
-        if key in data and data[key] is not None:
-            if not isinstance(data[key], list) or not all(isinstance(v, str) for v in data[key]):
-                bad(key, "must be a list of names")
-            else:
-                values[key] = list(data[key])
-    if "regions" in values:
-        resolved = [resolve_region(r) for r in values["regions"]]
-        if None in resolved:
-            bad("regions", f"unknown 市县 {values['regions'][resolved.index(None)]!r}; known: {'、'.join(REGION_NAMES)}")
-        values["regions"] = resolved
-    if "speed_bonus" in data:
-        if not isinstance(data["speed_bonus"], bool):
-            bad("speed_bonus", "must be true or false")
-        else:
-            values["speed_bonus"] = data["speed_bonus"]
-    if "difficulty" in data:
-        mix = data["difficulty"]
-        if not isinstance(mix, dict) or not all(k in (1, 2, 3) and isinstance(v, (int, float)) for k, v in mix.items()):
-            bad("difficulty", "must map 1, 2, 3 to shares, e.g. {1: 0.3, 2: 0.5, 3: 0.2}")
-        else:
-            values["difficulty"] = dict(mix)
-    if found:
-        raise ContestFileError(found)
-    return ContestSpec(**values)

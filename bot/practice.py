@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from bot.contests import iso, utc_now
+from bot.clock import iso, utc_now
 from bot.knowledge import KnowledgeBase
 from bot.quiz import LETTERS, QuestionBank, QuizQuestion
 from bot.storage import Storage
@@ -46,6 +46,7 @@ class PracticeOutcome:
     correct: bool = False
     finished: bool = False
     streak: int | None = None  # 每日一题 streak after this answer
+    following: PracticeQuestion | None = None  # the session's next question
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,23 @@ class Practice:
         chosen = self.rng.sample(pool, min(SESSION_SIZE, len(pool)))
         return self._start(user_id, "practice", [q.id for q in chosen], category)
 
+    def start_category(self, user_id: int, index: int) -> PracticeQuestion:
+        categories = self.kb_provider().categories
+        if not 0 <= index < len(categories):
+            raise PracticeError("没有这个分类。")
+        return self.start(user_id, categories[index])
+
+    def overview(self, user_id: int) -> tuple[int, dict[str, Any] | None]:
+        """(questions waiting in the 错题本, the 每日一题 subscription) for the practice menu."""
+        return len(self.storage.wrongbook(user_id)), self.storage.daily_subscription(user_id)
+
+    def open_question(self, session_id: int, user_id: int) -> PracticeQuestion | None:
+        """The question a session of this user is at (None: not their session, or it is over)."""
+        session = self.storage.practice(session_id)
+        if session is None or session["user_id"] != user_id:
+            return None
+        return self.current(session)
+
     def start_wrongbook(self, user_id: int) -> PracticeQuestion:
         bank = self.bank_provider()
         ids = [qid for qid in self.storage.wrongbook(user_id) if qid in bank.questions][:SESSION_SIZE]
@@ -127,7 +145,8 @@ class Practice:
             today = now.astimezone(self.timezone).date()
             streak = self.storage.mark_daily_answered(user_id, today.isoformat(),
                                                       (today - timedelta(days=1)).isoformat())
-        return PracticeOutcome("recorded", item, correct, finished, streak)
+        following = None if finished else self.current(self.storage.practice(session_id))
+        return PracticeOutcome("recorded", item, correct, finished, streak, following)
 
     def session_score(self, session_id: int) -> int:
         return self.storage.practice_session_correct(session_id)
@@ -155,6 +174,10 @@ class Practice:
         if at_time is not None and at_time not in DAILY_TIMES:
             raise PracticeError("请选择列表中的时间。")
         self.storage.set_daily_subscription(user_id, at_time)
+
+    def daily_on(self, user_id: int) -> bool:
+        daily = self.storage.daily_subscription(user_id)
+        return bool(daily and daily["enabled"])
 
     def due_daily(self) -> list[int]:
         local = self.clock().astimezone(self.timezone)

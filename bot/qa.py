@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, Topic
 from bot.quiz import QuestionBank, require_bank
 from bot.search.engine import SearchEngine, SearchResult
 from bot.search.normalise import Normalised
@@ -66,10 +67,28 @@ class KnowledgeService:
         return kb
 
 
+FOLLOWUP_SECONDS = 600  # "原因呢" refers to the last answer for ten minutes
+
+
+@dataclass(frozen=True)
+class LastAnswer:
+    """The topic a person was last shown, so that a short follow-up ("原因呢") opens a section of it."""
+    topic_id: str
+    question_id: int | None
+    at: float  # time.monotonic()
+
+
 @dataclass
 class Answer:
-    result: SearchResult
+    result: SearchResult | None      # None for a follow-up, which is not searched
     question_id: int | None
+    topic: Topic | None = None       # the card to show, when there is one
+    section: str | None = None       # the section to open on it (a follow-up, or the intent of the question)
+
+    @property
+    def remembered(self) -> LastAnswer | None:
+        """What a follow-up may refer to next."""
+        return LastAnswer(self.topic.id, self.question_id, time.monotonic()) if self.topic else None
 
 
 @dataclass
@@ -86,10 +105,17 @@ class QuestionAnswering:
         self.storage = storage
         self.knowledge = knowledge
 
-    def ask(self, user_id: int | None, chat_id: int | None, text: str) -> Answer:
+    def ask(self, user_id: int | None, chat_id: int | None, text: str, last: LastAnswer | None = None) -> Answer:
+        """A follow-up on the last answer, or a search whose verdict says what to show; questions are logged."""
+        kb = self.knowledge.kb
+        if last is not None and time.monotonic() - last.at < FOLLOWUP_SECONDS:
+            section = followup_section(self.knowledge.engine.normaliser.normalise(text))
+            topic = kb.get(last.topic_id)
+            if section and topic:
+                return Answer(None, last.question_id, topic, section)
         result = self.knowledge.engine.search(text, top=3)
         question_id = None
-        if result.verdict in ("answer", "suggest", "none"):
+        if result.verdict not in ("empty", "smalltalk"):
             top = result.hits[0] if result.hits else None
             question_id = self.storage.log_question({
                 "user_id": user_id, "chat_id": chat_id, "question": text[:1000],
@@ -97,7 +123,13 @@ class QuestionAnswering:
                 "top_id": top.id if top else None, "score": round(top.score, 4) if top else None,
                 "answered": int(result.answered), "latency_ms": round(result.elapsed_ms, 3),
             })
-        return Answer(result, question_id)
+        topic = kb.get(result.hits[0].id) if result.answered and result.hits else None
+        return Answer(result, question_id, topic, result.intent if topic else None)
+
+    @staticmethod
+    def remember(topic_id: str, question_id: int | None) -> LastAnswer:
+        """A card was opened from a button: follow-ups now refer to it."""
+        return LastAnswer(topic_id, question_id, time.monotonic())
 
     def feedback(self, question_id: int, user_id: int, helpful: bool) -> str:
         """'saved', 'already' (one vote per question) or 'invalid' (no such question, or someone else's)."""

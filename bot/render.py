@@ -1,4 +1,4 @@
-"""Rendering shared by every reply: HTML escaping, splitting to Telegram's limits, and callback data.
+"""Rendering shared by every reply: HTML escaping, splitting to Telegram's limits, buttons and keyboards.
 
 Pure Python: handlers turn `Button` rows into Telegram keyboards.
 """
@@ -8,9 +8,19 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from bot.callbacks import Callback
+
 MESSAGE_LIMIT = 4096
-CALLBACK_LIMIT = 64  # bytes; a Chinese character takes three
-CALLBACK_SEPARATOR = ":"
+
+
+# Direction controls (U+202A-U+202E, U+2066-U+2069, marks): inside a name, U+202E turns the text that follows it
+# around, on the board as in chat.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+
+
+def plain_name(text: str | None) -> str:
+    """A name people typed, as it may be shown next to other people's: without direction controls, trimmed."""
+    return (text or "").translate(BIDI_CONTROLS).strip()
 
 
 def escape(text: object) -> str:
@@ -42,14 +52,6 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return chunks
 
 
-def callback(*parts: object) -> str:
-    """Callback data from parts, checked against Telegram's 64-byte limit."""
-    data = CALLBACK_SEPARATOR.join(str(part) for part in parts)
-    if len(data.encode()) > CALLBACK_LIMIT:
-        raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {data!r}")
-    return data
-
-
 MAX_NUMBER_DIGITS = 18  # every id fits SQLite's 64-bit integers
 
 
@@ -63,19 +65,15 @@ def as_int(text: str | None) -> int | None:
     return int(text)
 
 
-def parse_callback(data: str | None) -> list[str]:
-    """The parts of callback data; data with a malformed number is answered as a stale button by every handler."""
-    parts = (data or "").split(CALLBACK_SEPARATOR)
-    if any(part.isdigit() and as_int(part) is None for part in parts):
-        return ["invalid"]
-    return parts
-
-
 @dataclass(frozen=True)
 class Button:
     label: str
-    data: str | None = None
+    data: Callback | None = None  # a declared kind of button (bot.callbacks)
     url: str | None = None
+
+    @property
+    def callback_data(self) -> str | None:
+        return self.data.pack() if self.data is not None else None
 
 
 Keyboard = list[list[Button]]

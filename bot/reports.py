@@ -12,8 +12,9 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from bot.accounts import REGION_NAMES
-from bot.contests import iso, parse_iso
-from bot.roles import PROVINCE, PermissionDenied, Roles
+from bot.clock import iso, parse_iso
+from bot.policy import BUREAU, PROVINCE, PermissionDenied, may_run_reports, report_region
+from bot.roles import Roles
 from bot.storage import Storage
 from bot.when import local_text
 
@@ -40,7 +41,7 @@ class Reports:
     clock: Callable[[], datetime]
 
     def _province(self, user_id: int) -> None:
-        if self.roles.scope(user_id, "bureau") != PROVINCE:
+        if not may_run_reports(self.roles.actor(user_id)):
             raise PermissionDenied("只有省住建厅（全省范围的住建局用户）或管理员可以发起和查看报送。")
 
     def create(self, user_id: int, title: str, instructions: str, deadline: datetime,
@@ -62,20 +63,56 @@ class Reports:
     def regions_of(self, request: dict[str, Any]) -> list[str]:
         return json.loads(request["regions"])
 
+    def may_ask(self, user_id: int) -> bool:
+        """Whether this person may ask the 市县 for reports (the province)."""
+        return may_run_reports(self.roles.actor(user_id))
+
+    def overview(self, user_id: int) -> tuple[str, bool, list[dict[str, Any]], set[int]]:
+        """For the 信息报送 menu: the bureau's scope, whether it is the province, the requests that concern it and
+        those it has submitted for."""
+        scope = self.roles.actor(user_id).scope(BUREAU)
+        if scope is None:
+            raise PermissionDenied("只有住建局用户可以使用信息报送。")
+        requests = self.open_for(user_id)
+        done = {r["id"] for r in requests if scope in self.storage.report_submissions(r["id"])}
+        return scope, scope == PROVINCE, requests, done
+
+    def unreachable(self, regions: list[str]) -> list[str]:
+        """The 市县 among these with no bureau user to be told of a request."""
+        return [region for region in regions if not self.storage.bureau_users(region)]
+
+    def recipients(self, regions: list[str]) -> list[int]:
+        """The bureau users of these 市县, each once."""
+        return list(dict.fromkeys(user for region in regions for user in self.storage.bureau_users(region)))
+
+    def chase(self, user_id: int, request_id: int) -> tuple[dict[str, Any], list[str]]:
+        """催报: the request and the 市县 that have not submitted yet (the province only)."""
+        request, rows = self.status(user_id, request_id)
+        missing = [row.region for row in rows if not row.submitted_at]
+        self.roles.audit(user_id, "report.chase", id=request_id, regions=len(missing))
+        return request, missing
+
+    def earlier_submission(self, request_id: int, region: str) -> str | None:
+        submission = self.storage.report_submissions(request_id).get(region)
+        return submission["submitted_at"] if submission else None
+
     def open_for(self, user_id: int) -> list[dict[str, Any]]:
         """Requests this bureau user's 市县 must answer, newest deadline first."""
-        scope = self.roles.scope(user_id, "bureau")
+        scope = self.roles.actor(user_id).scope(BUREAU)
         if scope is None:
             return []
         return [r for r in self.storage.report_requests() if scope == PROVINCE or scope in self.regions_of(r)]
 
     def submitter(self, user_id: int, request_id: int) -> tuple[dict[str, Any], str]:
         """The request and the 市县 this user submits for; refuses other 市县, the province, and late submissions."""
-        scope = self.roles.require(user_id, "bureau")
+        actor = self.roles.actor(user_id)
+        if not actor.holds(BUREAU):
+            raise PermissionDenied("只有住建局用户可以报送。")
         request = self.storage.report_request(request_id)
         if request is None:
             raise ReportError("没有这个报送要求。")
-        if scope == PROVINCE or scope not in self.regions_of(request):
+        scope = report_region(actor, self.regions_of(request))
+        if scope is None:
             raise PermissionDenied("这个报送要求不需要您所在的单位报送。")
         if parse_iso(request["deadline"]) <= self.clock():
             raise ReportError("已经过了截止时间，不能再报送。如有特殊情况请联系省住建厅。")

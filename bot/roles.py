@@ -1,5 +1,7 @@
-"""Who may do what: administrators (from QB_ADMIN_IDS), bureaus (住建局) and contest organisers, scoped to a 市县 or
-the whole province. Every privileged action is checked here, not by hiding buttons, and written to the audit log."""
+"""Roles: administrators (from QB_ADMIN_IDS), bureaus (住建局) and contest organisers, scoped to a 市县 or the whole
+province; one-time invites that grant them; the audit log of privileged actions.
+
+`actor` gathers what bot.policy needs to decide; the rules themselves are in bot.policy."""
 
 from __future__ import annotations
 
@@ -10,15 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from bot.accounts import REGION_NAMES
+from bot.policy import PROVINCE, Actor, PermissionDenied, may_administer
 from bot.storage import Storage
 
-PROVINCE = "全省"
 ROLE_NAMES = {"bureau": "住建局", "organiser": "组织者"}
 INVITE_PREFIX = "inv_"
-
-
-class PermissionDenied(PermissionError):
-    """Shown to the user (Chinese)."""
 
 
 class InviteError(ValueError):
@@ -34,11 +32,15 @@ class Roles:
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.admin_ids
 
+    def actor(self, user_id: int) -> Actor:
+        """Who is asking: their roles and registration, as bot.policy weighs them."""
+        user = self.storage.get_user(user_id) or {}
+        return Actor(user_id, self.is_admin(user_id), self.storage.roles_of(user_id), user.get("region"),
+                     user.get("role"), user.get("team_id"))
+
     def scope(self, user_id: int, role: str) -> str | None:
         """The 市县 (or 全省) this user holds the role for; administrators hold every role for the province."""
-        if self.is_admin(user_id):
-            return PROVINCE
-        return self.storage.roles_of(user_id).get(role)
+        return self.actor(user_id).scope(role)
 
     def is_organiser(self, user_id: int) -> bool:
         return self.scope(user_id, "organiser") is not None
@@ -53,17 +55,18 @@ class Roles:
         return scope
 
     def require_admin(self, user_id: int) -> None:
-        if not self.is_admin(user_id):
+        if not may_administer(self.actor(user_id)):
             raise PermissionDenied("只有管理员可以进行这个操作。")
 
-    def allowed_regions(self, user_id: int, role: str, wanted: list[str] | None) -> list[str]:
-        """The 市县 a bureau or organiser may address: their own, or any for the province; refuses others."""
-        scope = self.require(user_id, role)
-        if scope == PROVINCE:
-            return list(wanted) if wanted else [r for r in REGION_NAMES]
-        if wanted and any(region != scope for region in wanted):
-            raise PermissionDenied(f"您只能面向{scope}。")
-        return [scope]
+    def holders(self, actor_id: int) -> list[dict[str, Any]]:
+        """Everyone holding a role (administrators only)."""
+        self.require_admin(actor_id)
+        return self.storage.role_holders()
+
+    def audit_entries(self, actor_id: int, limit: int) -> list[dict[str, Any]]:
+        """The latest privileged actions (administrators only)."""
+        self.require_admin(actor_id)
+        return self.storage.audit_entries(limit)
 
     def audit(self, actor_id: int | None, action: str, **detail: Any) -> None:
         self.storage.log_audit(actor_id, action, json.dumps(detail, ensure_ascii=False, default=str))
@@ -96,13 +99,11 @@ class Roles:
             raise InviteError("这个邀请链接已经被使用过了，每个链接只能用一次。")
         if invite["expires_at"] <= now:
             raise InviteError("邀请链接已过期，请联系管理员重新生成。")
-        region = user.get("region")
-        if invite["scope"] != PROVINCE and region and region != invite["scope"]:
-            raise InviteError(f"这个邀请适用于{invite['scope']}，与您登记的市县（{region}）不一致。")
+        # the invite binds the scope: the role holds for the invite's 市县, whatever 市县 the person registered with
         if not self.storage.use_invite(code, user["id"], now):
             raise InviteError("这个邀请链接已经被使用过了，每个链接只能用一次。")
         self.storage.grant_role(user["id"], invite["role"], invite["scope"], invite["created_by"])
-        if invite["scope"] != PROVINCE and not region:
+        if invite["scope"] != PROVINCE and not user.get("region"):
             self.storage.update_user(user["id"], region=invite["scope"])
         self.audit(user["id"], "role.grant", role=invite["role"], scope=invite["scope"], invite_by=invite["created_by"])
         return invite["role"], invite["scope"]

@@ -92,8 +92,7 @@ class Runtime:
         routes = board_routes(self.services)
         if config.embedded_sandbox:
             journal = private_file(config.db_path.with_name(config.db_path.name + ".sandbox.jsonl"))
-            # relaxed until the bot keeps Telegram's limits
-            self.sandbox = SandboxState(journal, limits=SandboxState.RELAXED_LIMITS)
+            self.sandbox = SandboxState(journal)  # as strict as Telegram: its limits are on
             # the chat page exists only here: never when a real Telegram token is configured
             routes += sandbox_page_routes(self.services, self.sandbox)
             routes += SandboxServer(self.sandbox, config.effective_token).routes()
@@ -162,7 +161,10 @@ class Runtime:
             await self.sandbox.release_waiters()
         if app is not None:
             if app.updater is not None and app.updater.running:
-                await app.updater.stop()
+                try:
+                    await app.updater.stop()
+                except TelegramError as exc:  # polling had already ended with this (a revoked token, say)
+                    log.warning("Polling had stopped: %s", type(exc).__name__)
             if app.running:
                 await run_shutdown_hooks(app)
                 await app.stop()

@@ -37,11 +37,6 @@ class Services:
         roles = Roles(storage, config.admin_ids, contests.clock)
         return cls(config=config, storage=storage, accounts=Accounts(storage), knowledge=knowledge,
                    qa=QuestionAnswering(storage, knowledge), contests=contests, practice=practice, roles=roles,
-                   announcements=Announcements(storage, roles, contests.clock),
+                   announcements=Announcements(storage, roles, contests.clock, config.tz, lambda: knowledge.kb),
                    reports=Reports(storage, roles, contests.clock))
 
-    def is_admin(self, user_id: int) -> bool:
-        return self.roles.is_admin(user_id)
-
-    def is_organiser(self, user_id: int) -> bool:
-        return self.roles.is_organiser(user_id)

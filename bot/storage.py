@@ -317,6 +317,12 @@ def m007_reports(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migrations()
+def m008_one_retime_per_question(db: sqlite_utils.Database) -> None:
+    # the question that a restart of the bot gave a new clock; another restart may not give it a second one
+    db.execute("ALTER TABLE attempts ADD COLUMN retimed_position INTEGER")
+
+
 def _known_migration_names() -> set[str]:
     return {m.name for m in migrations._migrations}
 
@@ -518,7 +524,7 @@ class Storage:
 
     def unanswered_questions(self, since: str | None) -> list[dict[str, Any]]:
         """Questions the bot could not answer confidently, or answered and got 👎."""
-        where = "(answered = 0 AND verdict IN ('none', 'suggest')) OR feedback = -1"
+        where = "answered = 0 OR feedback = -1"
         params: list[Any] = []
         if since:
             where = f"({where}) AND asked_at >= ?"
@@ -573,11 +579,12 @@ class Storage:
     def unfinished_attempts(self) -> list[dict[str, Any]]:
         return list(self.db["attempts"].rows_where("finished_at IS NULL"))
 
-    def mark_asked(self, attempt_id: int, position: int, asked_at: str, message_id: int | None) -> bool:
-        """Start the clock of the question at `position` (again, after a restart)."""
+    def mark_asked(self, attempt_id: int, position: int, asked_at: str) -> bool:
+        """Start the clock of the question at `position`, unless it has started already: showing a question again
+        never moves its deadline."""
         cursor = self.db.execute(
-            "UPDATE attempts SET asked_at = ?, message_id = ? WHERE id = ? AND position = ? AND finished_at IS NULL",
-            [asked_at, message_id, attempt_id, position])
+            "UPDATE attempts SET asked_at = ? WHERE id = ? AND position = ? AND finished_at IS NULL AND asked_at IS NULL",
+            [asked_at, attempt_id, position])
         self.db.conn.commit()
         return cursor.rowcount == 1
 
@@ -586,6 +593,15 @@ class Storage:
         cursor = self.db.execute(
             "UPDATE attempts SET asked_at = ?, message_id = ? WHERE id = ? AND position = ? AND asked_at = ?"
             " AND finished_at IS NULL", [now, message_id, attempt_id, position, asked_at])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def retime(self, attempt_id: int, position: int, now: str) -> bool:
+        """After a restart: a new clock for the interrupted question, at most once per question."""
+        cursor = self.db.execute(
+            "UPDATE attempts SET asked_at = ?, retimed_position = ? WHERE id = ? AND position = ? "
+            "AND finished_at IS NULL AND (retimed_position IS NULL OR retimed_position != ?)",
+            [now, position, attempt_id, position, position])
         self.db.conn.commit()
         return cursor.rowcount == 1
 

@@ -11,9 +11,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from bot.accounts import REGION_NAMES, ROLES, AccountError
+from bot.accounts import REGION_NAMES, ROLES
+from bot.render import as_int, plain_name
 from bot.sandbox.state import BOT_USER, SandboxState
 from bot.services import Services
+
+MAX_USER_ID = 2**52  # Telegram's user ids fit in 52 bits
 
 NOT_FOUND_PAGE = "<!doctype html><meta charset=utf-8><title>404</title><h1>404</h1><p>页面不存在或链接已失效。</p>"
 BOARD_PUSH_SECONDS = 1.0
@@ -121,23 +124,28 @@ def sandbox_page_routes(services: Services, sandbox: SandboxState) -> list[Route
             return JSONResponse({"personas": people})
         try:
             body = await request.json()
-            name = str(body["name"]).strip()[:40]
+            name = plain_name(str(body["name"]))[:40]
             region = str(body["region"])
             role = str(body["role"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return JSONResponse({"ok": False, "error": "name, region and role are required"}, status_code=400)
         if not name or region not in REGION_NAMES or role not in ROLES:
             return JSONResponse({"ok": False, "error": "unknown region or role"}, status_code=400)
-        user_id = int(body.get("id") or max([100_000, *sandbox.users]) + 1)
+        raw_id = body.get("id")
+        user_id = as_int(str(raw_id)) if raw_id is not None and not isinstance(raw_id, bool) else \
+            max([100_000, *sandbox.users]) + 1
+        if user_id is None or not 0 < user_id <= MAX_USER_ID:
+            return JSONResponse({"ok": False, "error": f"id must be a whole number from 1 to {MAX_USER_ID}"},
+                                status_code=400)
+        team_code = str(body.get("team_code") or "")
+        if team_code and services.accounts.team_by_code(team_code) is None:
+            return JSONResponse({"ok": False, "error": "没有找到这个团队码"}, status_code=400)
         sandbox.add_user(user_id, name, started=True)  # a persona has opened the chat with the bot
         services.accounts.touch(user_id, name, None)
         services.accounts.set_region(user_id, region)
         services.accounts.set_role(user_id, role)
-        if body.get("team_code"):
-            try:
-                services.accounts.join_team(user_id, str(body["team_code"]))
-            except AccountError as exc:
-                return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+        if team_code:
+            services.accounts.join_team(user_id, team_code)
         await sandbox.notify()
         return JSONResponse({"ok": True, "user": {"id": user_id, "name": name}})
 

@@ -6,10 +6,13 @@ they were added and stops at the first match, so conversations come before the c
 
 from __future__ import annotations
 
-from handlers import admin, announce, ask, contest, errors, fallback, organiser, practice, reports, roles, start
+from handlers import (admin, announce, ask, contest, edits, errors, fallback, organiser, practice, privacy, reports,
+                      roles, start)
 
 
 def register_all(application) -> None:
+    edits.register(application)      # group -1: edited messages stop here, whatever flow the person is in
+    privacy.register(application)    # group -1: personal and privileged screens only in private chats
     admin.register(application)      # team creation conversation (administrators)
     organiser.register(application)  # contest creation and editing conversations, contest management
     announce.register(application)   # announcement conversation (takes text, photos, files), 公告, subscriptions

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import CallbackQueryHandler
 
-from bot.render import Keyboard, split_message
-from bot.screens import STALE_BUTTON
+from bot.callbacks import Callback
+
+from bot.render import Keyboard, escape, split_message
+from bot.ui.menu import STALE_BUTTON
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +22,21 @@ def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     if not keyboard:
         return None
     return InlineKeyboardMarkup([
-        [InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.data)
-         for b in row]
+        [InlineKeyboardButton(b.label, url=b.url) if b.url else
+         InlineKeyboardButton(b.label, callback_data=b.callback_data) for b in row]
         for row in keyboard
     ])
+
+
+def on_button(kind: type[Callback], callback: Callable[..., Awaitable[Any]]) -> CallbackQueryHandler:
+    """A handler for one declared kind of button: `callback(update, context, pressed)` gets the unpacked data.
+    Data that is not exactly of this kind never reaches it (it falls through to the stale-button answer)."""
+
+    async def handle(update: Update, context: Any) -> Any:
+        return await callback(update, context, kind.unpack(update.callback_query.data))
+
+    handle.__qualname__ = handle.__name__ = callback.__name__
+    return CallbackQueryHandler(handle, pattern=kind.matches)
 
 
 async def send(update: Update, text: str, keyboard: Keyboard | None = None) -> Message:
@@ -67,6 +82,14 @@ async def toast(query, text: str) -> None:
         await query.answer(text)
     except TelegramError as exc:
         log.warning("Could not answer the button press (%s): %s", type(exc).__name__, exc)
+
+
+async def refuse(update: Update, error: Exception) -> None:
+    """Tell the person why the core refused (the error's message is Chinese): an alert on a button, else a reply."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(str(error), show_alert=True)
+    else:
+        await send(update, escape(str(error)))
 
 
 async def stale(update: Update) -> None:

@@ -8,23 +8,20 @@ import logging
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
-from bot import quiz_screens as screens
 from bot.charts import render_team_chart
 from bot.contests import GRACE_SECONDS, AnswerOutcome, ContestError, ShownQuestion
-from bot.render import Button, as_int, callback, escape, parse_callback
+from bot.render import as_int, escape
 from bot.transport import DeliveryUnknown
-from handlers.common import markup, send, show, show_buttons, stale, toast
+from bot.ui import contest as screens
+from handlers.common import markup, on_button, send, show, show_buttons, stale, toast
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
-WARNING_SECONDS = 10
 QUESTION_SEND_TRIES = 3
-
-
-def _header(shown: ShownQuestion) -> str:
-    return f"第 {shown.position + 1}/{shown.total} 题"
+RESTARTED = "⚡ 系统刚刚重启，接着答题（本题重新计时）：\n\n"
+RESTARTED_AGAIN = "⚡ 系统刚刚重启，接着答题（本题已重新计时过一次，截止时间不变）：\n\n"
 
 
 def _jobs_name(attempt_id: int, position: int) -> str:
@@ -35,66 +32,72 @@ def _toggled(context: BotContext, attempt_id: int, position: int) -> set[int]:
     return context.user_data.setdefault("toggles", {}).setdefault((attempt_id, position), set())
 
 
-def _question_screen(context: BotContext, shown: ShownQuestion, toggled: set[int] | None = None,
-                     warning: bool = False):
-    tz = context.services.config.tz
-    text = screens.question_text(_header(shown), shown.question, shown.options, shown.deadline, shown.seconds, tz)
-    if warning:
-        text += f"\n⏳ <b>还剩 {WARNING_SECONDS} 秒！</b>"
-    keyboard = screens.answer_keyboard("c", shown.attempt_id, shown.position, shown.question, shown.options, toggled)
-    return text, keyboard
-
-
-def _previous(services, outcome: AnswerOutcome) -> tuple[str, list]:
-    """How the last answer went, shown above the next question so that each answer costs one message."""
-    shown = outcome.shown
-    status = "timeout" if outcome.status == "timed_out" else "right" if outcome.correct else "wrong"
-    text = screens.feedback_text(screens.PREVIOUS_HEADER, shown.question, shown.options, shown.right_display,
-                                 status, outcome.points)
-    keyboard = screens.previous_keyboard(services.knowledge.kb, shown.question,
-                                         callback("cf", shown.attempt_id, shown.position))
-    return text + screens.DIVIDER, keyboard
-
-
 async def ask_next(application: Application, chat_id: int, attempt_id: int, user_id: int, notice: str = "",
                    previous: AnswerOutcome | None = None) -> None:
-    """Send the attempt's current question and start its clock and timers, or the result when it is over.
+    """Send the attempt's current question, or the result when it is over.
 
-    The feedback on the previous answer travels in the same message: inside Telegram's 30 messages a second,
-    one message per answer serves twice as many participants as an edit plus a new message."""
-    services = application.bot_data["services"]
-    bot = application.bot
-    attempt = services.storage.attempt(attempt_id)
-    shown = services.contests.shown(attempt)
-    preface, extra = _previous(services, previous) if previous is not None else ("", [])
+    A question asked for the first time starts its clock when it is delivered; one shown again (开始答题 pressed
+    again, a lost message) keeps its deadline and its timers. The feedback on the previous answer travels in the
+    same message: inside Telegram's 30 messages a second, one message per answer serves twice as many participants
+    as an edit plus a new message."""
+    services = application.bot_data.services
+    shown = services.contests.current_question(attempt_id, user_id)
     if shown is None:
-        board = services.contests.leaderboard(attempt["contest_id"], with_questions=False)
-        keyboard = [[Button("排行榜", callback("cr", attempt["contest_id"]))], *extra]
-        await bot.send_message(chat_id, preface + screens.result_text(attempt, board), parse_mode=ParseMode.HTML,
-                               reply_markup=markup(keyboard))
+        await _send_result(application, chat_id, attempt_id, previous)
         return
-    shown = services.contests.ask(attempt_id, shown.position, None)
-    if shown is None:
+    asked = services.contests.ask(attempt_id, shown.position)
+    if asked is None:
         return  # answered meanwhile
-    tz = services.config.tz
-    text = screens.question_text(_header(shown), shown.question, shown.options, shown.deadline, shown.seconds, tz)
-    keyboard = screens.answer_keyboard("c", attempt_id, shown.position, shown.question, shown.options)
-    message_id = await _send_question(bot, chat_id, notice + preface + text, markup(keyboard + extra))
-    if message_id is not None:
+    shown, fresh = asked
+    await _send_question(application, chat_id, user_id, shown, fresh, notice, previous)
+
+
+async def _send_result(application: Application, chat_id: int, attempt_id: int, previous: AnswerOutcome | None) -> None:
+    services = application.bot_data.services
+    attempt = services.storage.attempt(attempt_id)
+    board = services.contests.leaderboard(attempt["contest_id"], with_questions=False)
+    preface, extra = _previous(services, previous)
+    await application.bot.send_message(chat_id, preface + screens.result_text(attempt, board), parse_mode=ParseMode.HTML,
+                                       reply_markup=markup(screens.result_keyboard(attempt["contest_id"]) + extra))
+
+
+def _previous(services, previous: AnswerOutcome | None) -> tuple[str, list]:
+    if previous is None:
+        return "", []
+    status = "timeout" if previous.status == "timed_out" else "right" if previous.correct else "wrong"
+    return screens.previous_screen(services.knowledge.kb, previous.shown, status, previous.points)
+
+
+async def _send_question(application: Application, chat_id: int, user_id: int, shown: ShownQuestion, fresh: bool,
+                         notice: str, previous: AnswerOutcome | None) -> None:
+    services = application.bot_data.services
+    preface, extra = _previous(services, previous)
+    text, keyboard = screens.question_screen(shown, services.config.tz)
+    message_id = await _deliver(application.bot, chat_id, notice + preface + text, markup(keyboard + extra))
+    if fresh and message_id is not None:
         shown = services.contests.delivered(shown, message_id)
         if shown is None:
             return  # answered in the same instant
-    # The timers run even when the question could not be sent, so that the attempt moves on at the deadline.
-    data = {"attempt": attempt_id, "position": shown.position, "message": message_id}
-    name = _jobs_name(attempt_id, shown.position)
-    if shown.seconds >= 2 * WARNING_SECONDS:
-        application.job_queue.run_once(on_warning, shown.seconds - WARNING_SECONDS, data=data, chat_id=chat_id,
+    if fresh or notice:  # a question shown again still has its timers, unless a restart lost them
+        _start_timers(application, chat_id, user_id, shown, message_id)
+
+
+def _start_timers(application: Application, chat_id: int, user_id: int, shown: ShownQuestion,
+                  message_id: int | None) -> None:
+    """The ten-second warning and the deadline, counted from the question's own deadline. They run even when the
+    question could not be sent, so that the attempt moves on at the deadline."""
+    services = application.bot_data.services
+    left = (shown.deadline - services.contests.clock()).total_seconds()
+    data = {"attempt": shown.attempt_id, "position": shown.position, "message": message_id}
+    name = _jobs_name(shown.attempt_id, shown.position)
+    if left >= 2 * screens.WARNING_SECONDS:
+        application.job_queue.run_once(on_warning, left - screens.WARNING_SECONDS, data=data, chat_id=chat_id,
                                        user_id=user_id, name=name)
-    application.job_queue.run_once(on_timeout, shown.seconds + GRACE_SECONDS, data=data, chat_id=chat_id,
+    application.job_queue.run_once(on_timeout, max(0.0, left) + GRACE_SECONDS, data=data, chat_id=chat_id,
                                    user_id=user_id, name=name)
 
 
-async def _send_question(bot, chat_id: int, text: str, reply_markup) -> int | None:
+async def _deliver(bot, chat_id: int, text: str, reply_markup) -> int | None:
     """The question's message id, or None when the network lost it; a Telegram refusal (blocked, bad request)
     is raised. A send whose answer was lost is sent again: two copies of a question do no harm, since only
     the first press counts, whereas a lost question would cost the participant its points."""
@@ -117,14 +120,12 @@ def _cancel_timers(context, attempt_id: int, position: int) -> None:
 async def on_warning(context: BotContext) -> None:
     """Ten seconds left: say so on the question itself."""
     job = context.job
-    services = context.application.bot_data["services"]
-    attempt = services.storage.attempt(job.data["attempt"])
-    if (attempt is None or attempt["position"] != job.data["position"] or attempt["finished_at"]
-            or job.data["message"] is None):
+    services = context.application.bot_data.services
+    shown = services.contests.current_question(job.data["attempt"], job.user_id)
+    if shown is None or shown.position != job.data["position"] or job.data["message"] is None:
         return
-    shown = services.contests.shown(attempt)
     toggled = context.user_data.get("toggles", {}).get((shown.attempt_id, shown.position)) if context.user_data else None
-    text, keyboard = _question_screen(context, shown, toggled, warning=True)
+    text, keyboard = screens.question_screen(shown, services.config.tz, toggled, warning=True)
     try:
         await context.bot.edit_message_text(text, job.chat_id, job.data["message"], parse_mode=ParseMode.HTML,
                                             reply_markup=markup(keyboard))
@@ -135,7 +136,7 @@ async def on_warning(context: BotContext) -> None:
 async def on_timeout(context: BotContext) -> None:
     """Time is up: zero for this question, show the right answer, go on."""
     job = context.job
-    services = context.application.bot_data["services"]
+    services = context.application.bot_data.services
     outcome = services.contests.expire(job.data["attempt"], job.data["position"])
     if outcome.status != "timed_out":
         return
@@ -163,97 +164,63 @@ async def _settle(update: Update, context: BotContext, attempt_id: int, position
                    previous=outcome)
 
 
-def _numbers(data: str, count: int) -> list[int] | None:
-    parts = parse_callback(data)[1:]
-    if len(parts) != count or not all(p.isdigit() for p in parts):
-        return None
-    return [int(p) for p in parts]
+async def on_answer(update: Update, context: BotContext, pressed: screens.AnswerOption) -> None:
+    await _settle(update, context, pressed.attempt, pressed.position, [pressed.option])
 
 
-async def on_answer(update: Update, context: BotContext) -> None:
-    """ca:<attempt>:<position>:<option>"""
-    numbers = _numbers(update.callback_query.data, 3)
-    if numbers is None:
-        await stale(update)
-        return
-    attempt_id, position, option = numbers
-    await _settle(update, context, attempt_id, position, [option])
-
-
-async def on_toggle(update: Update, context: BotContext) -> None:
-    """ct:<attempt>:<position>:<option>: tick or untick an option of a 多选 question."""
+async def on_toggle(update: Update, context: BotContext, pressed: screens.ToggleOption) -> None:
+    """Tick or untick an option of a 多选 question."""
     query = update.callback_query
-    numbers = _numbers(query.data, 3)
-    attempt = context.services.storage.attempt(numbers[0]) if numbers else None
-    if attempt is None or attempt["user_id"] != update.effective_user.id:
-        await stale(update)
-        return
-    attempt_id, position, option = numbers
-    shown = context.services.contests.shown(attempt)
-    if shown is None or shown.position != position or not 0 <= option < len(shown.options):
+    shown = context.services.contests.current_question(pressed.attempt, update.effective_user.id)
+    if shown is None or shown.position != pressed.position or not 0 <= pressed.option < len(shown.options):
         await query.answer("这道题已经作答或已过期。")
         return
-    toggled = _toggled(context, attempt_id, position)
-    toggled.symmetric_difference_update({option})
-    keyboard = screens.answer_keyboard("c", attempt_id, position, shown.question, shown.options, toggled)
-    await show_buttons(query, keyboard)
+    toggled = _toggled(context, pressed.attempt, pressed.position)
+    toggled.symmetric_difference_update({pressed.option})
     await query.answer()
+    await show_buttons(query, screens.question_screen(shown, context.services.config.tz, toggled)[1])
 
 
-async def on_submit(update: Update, context: BotContext) -> None:
-    """cx:<attempt>:<position>: submit the ticked options."""
-    numbers = _numbers(update.callback_query.data, 2)
-    if numbers is None:
-        await stale(update)
-        return
-    toggled = _toggled(context, *numbers)
+async def on_submit(update: Update, context: BotContext, pressed: screens.SubmitOptions) -> None:
+    """Submit the ticked options."""
+    toggled = _toggled(context, pressed.attempt, pressed.position)
     if not toggled:
         await update.callback_query.answer("请至少选择一个选项再提交。")
         return
-    await _settle(update, context, numbers[0], numbers[1], sorted(toggled))
+    await _settle(update, context, pressed.attempt, pressed.position, sorted(toggled))
 
 
-async def on_flag(update: Update, context: BotContext) -> None:
-    """cf:<attempt>:<position>: 答题纠错."""
-    numbers = _numbers(update.callback_query.data, 2)
-    if numbers is None:
-        await stale(update)
-        return
-    if context.services.contests.flag(numbers[0], update.effective_user.id, numbers[1]):
+async def on_flag(update: Update, context: BotContext, pressed: screens.FlagQuestion) -> None:
+    """答题纠错."""
+    if context.services.contests.flag(pressed.attempt, update.effective_user.id, pressed.position):
         await update.callback_query.answer("已提交纠错，组织者会核实这道题。谢谢！", show_alert=True)
     else:
         await update.callback_query.answer("已经提交过纠错了。")
 
 
 async def list_contests(update: Update, context: BotContext) -> None:
-    """答题竞赛 in the main menu."""
-    user = context.services.accounts.touch(update.effective_user.id, update.effective_user.first_name,
-                                           update.effective_user.username)
-    await show(update, *screens.contest_list(context.services.contests.open_for(user)))
+    """答题竞赛 in the main menu, and /contest."""
+    services = context.services
+    user = services.accounts.touch(update.effective_user.id, update.effective_user.first_name,
+                                   update.effective_user.username)
+    await show(update, *screens.contest_list(services.contests.open_for(services.roles.actor(user["id"]))))
     if update.callback_query is not None:
         await update.callback_query.answer()
 
 
-async def on_contest(update: Update, context: BotContext) -> None:
-    """co:<contest>: the contest's card."""
-    numbers = _numbers(update.callback_query.data, 1)
-    contest = context.services.storage.contest(numbers[0]) if numbers else None
-    if contest is None:
+async def on_contest(update: Update, context: BotContext, pressed: screens.ContestCard) -> None:
+    """The contest's card."""
+    card = context.services.contests.card(pressed.contest, update.effective_user.id)
+    if card is None:
         await stale(update)
         return
-    contests = context.services.contests
-    attempt = context.services.storage.attempt_of(contest["id"], update.effective_user.id)
-    await show(update, *screens.contest_card(contest, contests.status(contest), attempt, context.services.config.tz))
+    await show(update, *screens.contest_card(*card, context.services.config.tz))
     await update.callback_query.answer()
 
 
-async def on_start(update: Update, context: BotContext) -> None:
-    """cs:<contest>: start, or continue where the participant left off."""
+async def on_start(update: Update, context: BotContext, pressed: screens.StartContest) -> None:
+    """Start, or continue where the participant left off (the question shown keeps its deadline)."""
     query = update.callback_query
-    numbers = _numbers(query.data, 1)
-    if numbers is None:
-        await stale(update)
-        return
     services = context.services
     user = services.accounts.touch(update.effective_user.id, update.effective_user.first_name,
                                    update.effective_user.username)
@@ -261,25 +228,21 @@ async def on_start(update: Update, context: BotContext) -> None:
         await query.answer("请先完成登记（发送 /start）。", show_alert=True)
         return
     try:
-        attempt = services.contests.start(numbers[0], user)
+        attempt = services.contests.start(pressed.contest, user)
     except ContestError as exc:
         await query.answer(str(exc), show_alert=True)
         return
-    shown = services.contests.shown(attempt)
-    if shown is not None and shown.asked_at is not None:
-        _cancel_timers(context, attempt["id"], shown.position)  # the question is asked again with a fresh timer
-    await ask_next(context.application, update.effective_chat.id, attempt["id"], user["id"])
     await query.answer()
+    await ask_next(context.application, update.effective_chat.id, attempt["id"], user["id"])
 
 
 async def _send_ranking(update: Update, context: BotContext, contest_id: int) -> None:
     try:
         board = context.services.contests.leaderboard(contest_id, with_questions=False)
     except ContestError:
-        await send(update, "没有这个竞赛。")
+        await send(update, "没有这个竞赛。", screens.ranking_keyboard(None))
         return
-    keyboard = [[screens.Button("📊 排行榜图片", callback("cp", contest_id))]]
-    await send(update, screens.ranking_text(board, update.effective_user.id), keyboard)
+    await send(update, screens.ranking_text(board, update.effective_user.id), screens.ranking_keyboard(contest_id))
 
 
 async def rank_command(update: Update, context: BotContext) -> None:
@@ -288,35 +251,27 @@ async def rank_command(update: Update, context: BotContext) -> None:
     if context.args and as_int(context.args[0]) is not None:
         await _send_ranking(update, context, as_int(context.args[0]))
         return
-    attempts = services.storage.attempts_of_user(update.effective_user.id)
-    user = services.accounts.get(update.effective_user.id) or {}
-    open_now = services.contests.open_for(user) if user else []
-    contest_id = attempts[0]["contest_id"] if attempts else open_now[0]["id"] if open_now else None
+    contest_id = services.contests.latest_for(services.roles.actor(update.effective_user.id))
     if contest_id is None:
-        await send(update, "你还没有参加过竞赛，现在也没有进行中的竞赛。")
+        await send(update, "您还没有参加过竞赛，现在也没有进行中的竞赛。", screens.ranking_keyboard(None))
         return
     await _send_ranking(update, context, contest_id)
 
 
-async def on_ranking(update: Update, context: BotContext) -> None:
-    """cr:<contest>."""
-    numbers = _numbers(update.callback_query.data, 1)
-    if numbers is None:
-        await stale(update)
-        return
-    await _send_ranking(update, context, numbers[0])
+async def on_ranking(update: Update, context: BotContext, pressed: screens.Ranking) -> None:
     await update.callback_query.answer()
+    await _send_ranking(update, context, pressed.contest)
 
 
-async def on_picture(update: Update, context: BotContext) -> None:
-    """cp:<contest>: the leaderboard as a bar chart, or text where no Chinese font is available."""
+async def on_picture(update: Update, context: BotContext, pressed: screens.RankingPicture) -> None:
+    """The leaderboard as a bar chart, or text where no Chinese font is available."""
     query = update.callback_query
-    numbers = _numbers(query.data, 1)
-    if numbers is None or context.services.storage.contest(numbers[0]) is None:
+    try:
+        board = context.services.contests.leaderboard(pressed.contest, with_questions=False)
+    except ContestError:
         await stale(update)
         return
-    await query.answer("正在生成图片……")
-    board = context.services.contests.leaderboard(numbers[0], with_questions=False)
+    await query.answer("正在生成图片……")  # before the slow work: Telegram refuses answers to old presses
     picture = await asyncio.to_thread(render_team_chart, board)
     if picture is None:
         await send(update, "（这台服务器没有可用的中文字体，改用文字显示）\n\n" + screens.ranking_text(board, None))
@@ -326,21 +281,31 @@ async def on_picture(update: Update, context: BotContext) -> None:
 
 
 async def resume_attempts(application: Application) -> None:
-    """After a restart: ask each interrupted question again with a fresh timer; report attempts whose time ran out."""
-    services = application.bot_data["services"]
+    """After a restart: ask each interrupted question again, with a new clock once per question; report attempts
+    whose time ran out meanwhile."""
+    services = application.bot_data.services
     resume, closed = services.contests.resumable()
-
     for attempt in resume:
+        retimed = services.contests.retime(attempt)
+        if retimed is None:
+            continue
+        shown, fresh = retimed
         try:
-            await ask_next(application, attempt["user_id"], attempt["id"], attempt["user_id"],
-                           notice="⚡ 系统刚刚重启，接着答题（本题重新计时）：\n\n")
+            if not fresh and shown.deadline <= services.contests.clock():
+                outcome = services.contests.expire(attempt["id"], shown.position)  # its one new clock ran out
+                await ask_next(application, attempt["user_id"], attempt["id"], attempt["user_id"],
+                               previous=outcome if outcome.status == "timed_out" else None)
+                continue
+            await _send_question(application, attempt["user_id"], attempt["user_id"], shown, fresh,
+                                 RESTARTED if fresh else RESTARTED_AGAIN, None)
         except Forbidden:
             log.info("User %s blocked the bot; attempt %s stays where it is", attempt["user_id"], attempt["id"])
     for attempt in closed:
         board = services.contests.leaderboard(attempt["contest_id"], with_questions=False)
         try:
             await application.bot.send_message(attempt["user_id"], screens.result_text(attempt, board),
-                                               parse_mode=ParseMode.HTML)
+                                               parse_mode=ParseMode.HTML,
+                                               reply_markup=markup(screens.result_keyboard(attempt["contest_id"])))
         except Forbidden:
             pass
     if resume or closed:
@@ -348,10 +313,11 @@ async def resume_attempts(application: Application) -> None:
 
 
 def register(application) -> None:
-    application.add_handler(CallbackQueryHandler(list_contests, pattern=r"^menu:contest$"))
     application.add_handler(CommandHandler("contest", list_contests))
     application.add_handler(CommandHandler("rank", rank_command))
-    for pattern, handler in [(r"^co:", on_contest), (r"^cs:", on_start), (r"^ca:", on_answer), (r"^ct:", on_toggle),
-                             (r"^cx:", on_submit), (r"^cf:", on_flag), (r"^cr:", on_ranking), (r"^cp:", on_picture)]:
-        application.add_handler(CallbackQueryHandler(handler, pattern=pattern))
-    application.bot_data.setdefault("startup", []).append(resume_attempts)
+    for kind, callback in [(screens.ContestCard, on_contest), (screens.StartContest, on_start),
+                           (screens.AnswerOption, on_answer), (screens.ToggleOption, on_toggle),
+                           (screens.SubmitOptions, on_submit), (screens.FlagQuestion, on_flag),
+                           (screens.Ranking, on_ranking), (screens.RankingPicture, on_picture)]:
+        application.add_handler(on_button(kind, callback))
+    application.bot_data.on_start.append(resume_attempts)

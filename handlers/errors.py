@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.screens import GENERIC_ERROR
+from bot.ui.menu import GENERIC_ERROR
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)

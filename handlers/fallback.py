@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
-from bot import screens
+from bot.ui import menu as screens
 from handlers.common import send, stale
 from handlers.context import BotContext
 

@@ -1,16 +1,17 @@
-"""Onboarding and the main menu: /start (with team deep links), registration, /me, /join, /help."""
+"""Onboarding and the main menu: /start (with team, invite and contest deep links), registration, /me, /join, /help."""
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import (CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler,
-                          filters)
+from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot import quiz_screens, screens
-from bot.accounts import REGIONS, ROLES, AccountError
-from bot.render import as_int, escape, parse_callback
+from bot.accounts import REGIONS, AccountError
+from bot.render import as_int, escape
 from bot.roles import ROLE_NAMES, InviteError
-from handlers.common import send, show, stale
+from bot.ui import contest as contest_screens
+from bot.ui import menu as screens
+from handlers import announce, ask, contest, practice
+from handlers.common import on_button, send, show, stale
 from handlers.context import BotContext
 
 TEAM_PREFIX = "team_"
@@ -24,6 +25,11 @@ def _user(update: Update, context: BotContext) -> dict:
     return context.services.accounts.touch(sender.id, sender.first_name, sender.username)
 
 
+def _profile(context: BotContext, user: dict):
+    roles = context.services.roles
+    return screens.profile(user, roles.is_admin(user["id"]), roles.is_organiser(user["id"]))
+
+
 async def _continue_registration(update: Update, context: BotContext, user: dict) -> None:
     """Ask for whatever the user has not told us yet, or show the main menu."""
     if not user.get("region"):
@@ -35,54 +41,38 @@ async def _continue_registration(update: Update, context: BotContext, user: dict
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """/start [team_<code>]: greet, join a team from a deep link, continue registration or show the menu."""
+    """/start [team_<code> | inv_<code> | c_<contest>]: greet, act on the deep link, continue registration."""
     user = _user(update, context)
     payload = context.args[0] if context.args else ""
+    services = context.services
     if payload.startswith(INVITE_PREFIX):
         try:
-            role, scope = context.services.roles.redeem(user, payload[len(INVITE_PREFIX):])
+            role, scope = services.roles.redeem(user, payload[len(INVITE_PREFIX):])
             await send(update, f"已获得权限：{escape(scope)} {ROLE_NAMES[role]}。在“我的”里可以找到相应功能。")
-            user = context.services.accounts.get(user["id"])
+            user = services.accounts.get(user["id"])
         except InviteError as exc:
             await send(update, escape(str(exc)))
     elif payload.startswith(CONTEST_PREFIX) and as_int(payload[len(CONTEST_PREFIX):]) is not None:
-        contest = context.services.storage.contest(as_int(payload[len(CONTEST_PREFIX):]))
-        if contest is not None and context.services.accounts.is_registered(user):
-            attempt = context.services.storage.attempt_of(contest["id"], user["id"])
-            await send(update, *quiz_screens.contest_card(contest, context.services.contests.status(contest), attempt,
-                                                          context.services.config.tz))
+        card = services.contests.card(as_int(payload[len(CONTEST_PREFIX):]), user["id"])
+        if card is not None and services.accounts.is_registered(user):
+            await send(update, *contest_screens.contest_card(*card, services.config.tz))
             return
     elif payload.startswith(TEAM_PREFIX):
         try:
-            team = context.services.accounts.join_team(user["id"], payload[len(TEAM_PREFIX):])
+            team = services.accounts.join_team(user["id"], payload[len(TEAM_PREFIX):])
             await send(update, screens.joined_team(team))
-            user = context.services.accounts.get(user["id"])
+            user = services.accounts.get(user["id"])
         except AccountError as exc:
-            await send(update, str(exc))
+            await send(update, escape(str(exc)))
     await _continue_registration(update, context, user)
 
 
-async def on_registration_button(update: Update, context: BotContext) -> int | None:
-    """reg:region:<i> / reg:role:<key> / reg:skip: one registration step per press, saved at once."""
-    query = update.callback_query
-    parts = parse_callback(query.data)
+async def _after_registration_step(update: Update, context: BotContext, was_registered: bool) -> None:
+    """The next screen after a 市县 or 身份 was chosen: back to 我的 when changing it, else the next step."""
+    user = context.services.accounts.get(update.effective_user.id)
     accounts = context.services.accounts
-    user = _user(update, context)
-    was_registered = accounts.is_registered(user)
-    if parts[1:2] == ["region"] and len(parts) == 3 and parts[2].isdigit() and int(parts[2]) < len(REGIONS):
-        accounts.set_region(user["id"], REGIONS[int(parts[2])][0])
-    elif parts[1:2] == ["role"] and len(parts) == 3 and parts[2] in ROLES:
-        accounts.set_role(user["id"], parts[2])
-    elif parts[1:] == ["skip"]:
-        await show(update, *screens.main_menu(user))
-        await query.answer()
-        return None
-    else:
-        await stale(update)
-        return None
-    user = accounts.get(user["id"])
     if was_registered:
-        await show(update, *screens.profile(user, context.services.is_admin(user["id"]), context.services.is_organiser(user["id"])))
+        await show(update, *_profile(context, user))
     elif accounts.is_registered(user) and not user.get("team_id"):
         await show(update, screens.registered(user))
         await send(update, *screens.team_prompt())
@@ -91,13 +81,37 @@ async def on_registration_button(update: Update, context: BotContext) -> int | N
         await send(update, *screens.main_menu(user))
     else:
         await _continue_registration(update, context, user)
-    # Answered last, so that whoever pressed (or a script) sees the reply once the button stops spinning.
-    await query.answer("已保存")
-    return None
 
 
-async def ask_team_code(update: Update, context: BotContext) -> int:
-    """reg:team, or /join without a code: wait for the code in the next message."""
+async def on_region(update: Update, context: BotContext, pressed: screens.PickRegion) -> None:
+    """A 市县, saved at once."""
+    if pressed.index >= len(REGIONS):
+        await stale(update)
+        return
+    user = _user(update, context)
+    was_registered = context.services.accounts.is_registered(user)
+    context.services.accounts.set_region(user["id"], REGIONS[pressed.index][0])
+    await _after_registration_step(update, context, was_registered)
+    # answered last (quick work), so that whoever pressed sees the next screen once the button stops spinning
+    await update.callback_query.answer("已保存")
+
+
+async def on_role(update: Update, context: BotContext, pressed: screens.PickRole) -> None:
+    """A 身份, saved at once."""
+    user = _user(update, context)
+    was_registered = context.services.accounts.is_registered(user)
+    context.services.accounts.set_role(user["id"], pressed.role)
+    await _after_registration_step(update, context, was_registered)
+    await update.callback_query.answer("已保存")
+
+
+async def on_skip_team(update: Update, context: BotContext, pressed: screens.SkipTeam) -> None:
+    await show(update, *screens.main_menu(_user(update, context)))
+    await update.callback_query.answer()
+
+
+async def ask_team_code(update: Update, context: BotContext, pressed: screens.AskTeamCode | None = None) -> int:
+    """加入/更换团队, or /join without a code: wait for the code in the next message."""
     _user(update, context)
     await send(update, screens.team_code_request())
     if update.callback_query is not None:
@@ -110,7 +124,7 @@ async def receive_team_code(update: Update, context: BotContext) -> int:
     try:
         team = context.services.accounts.join_team(user["id"], update.effective_message.text or "")
     except AccountError as exc:
-        await send(update, str(exc) + "\n发送 /cancel 取消。")
+        await send(update, escape(str(exc)) + "\n发送 /cancel 取消。")
         return AWAIT_TEAM_CODE
     await send(update, screens.joined_team(team))
     await _continue_registration(update, context, context.services.accounts.get(user["id"]))
@@ -125,9 +139,9 @@ async def join_command(update: Update, context: BotContext) -> int:
     try:
         team = context.services.accounts.join_team(user["id"], context.args[0])
     except AccountError as exc:
-        await send(update, str(exc))
+        await send(update, escape(str(exc)), screens.main_menu_keyboard())
         return ConversationHandler.END
-    await send(update, screens.joined_team(team))
+    await send(update, screens.joined_team(team), screens.main_menu_keyboard())
     return ConversationHandler.END
 
 
@@ -142,42 +156,38 @@ async def me(update: Update, context: BotContext) -> None:
     if not context.services.accounts.is_registered(user):
         await _continue_registration(update, context, user)
         return
-    await show(update, *screens.profile(user, context.services.is_admin(user["id"]), context.services.is_organiser(user["id"])))
+    await show(update, *_profile(context, user))
 
 
-async def on_profile_button(update: Update, context: BotContext) -> None:
-    """me:region / me:role / me:leave."""
+async def on_profile(update: Update, context: BotContext, pressed: screens.ProfileAction) -> None:
+    """修改市县 / 修改身份 / 退出团队."""
     query = update.callback_query
-    action = parse_callback(query.data)[1:]
     user = _user(update, context)
-    if action == ["region"]:
+    if pressed.action == "region":
         await show(update, "请选择您所在的<b>市县</b>：", screens.region_picker())
         await query.answer()
-    elif action == ["role"]:
+    elif pressed.action == "role":
         await show(update, screens.role_prompt(), screens.role_picker())
         await query.answer()
-    elif action == ["leave"] and user.get("team_id"):
+    elif user.get("team_id"):
         context.services.accounts.leave_team(user["id"])
-        await show(update, *screens.profile(context.services.accounts.get(user["id"]),
-                                            context.services.is_admin(user["id"]),
-                                            context.services.is_organiser(user["id"])))
+        await show(update, *_profile(context, context.services.accounts.get(user["id"])))
         await query.answer("已退出团队")
     else:
         await stale(update)
 
 
-async def on_menu_button(update: Update, context: BotContext) -> None:
-    """menu:<item>: the main menu's buttons."""
-    query = update.callback_query
-    item = parse_callback(query.data)[1:]
-    if item == ["me"]:
-        await me(update, context)
-    elif item == ["home"]:
+async def on_menu(update: Update, context: BotContext, pressed: screens.Menu) -> None:
+    """The main menu's buttons, and the 主菜单 button on every screen."""
+    if pressed.item == "home":
         await show(update, *screens.main_menu(_user(update, context)))
-    else:
-        await stale(update)
+        await update.callback_query.answer()
         return
-    await query.answer()
+    target = {"ask": ask.topics_command, "contest": contest.list_contests, "practice": practice.menu,
+              "notice": announce.notices, "me": me}[pressed.item]
+    await target(update, context)
+    if pressed.item == "me":
+        await update.callback_query.answer()
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -186,11 +196,10 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 def register(application) -> None:
     team_code = ConversationHandler(
-        entry_points=[CallbackQueryHandler(ask_team_code, pattern=r"^reg:team$"),
-                      CommandHandler("join", join_command)],
+        entry_points=[on_button(screens.AskTeamCode, ask_team_code), CommandHandler("join", join_command)],
         states={AWAIT_TEAM_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, receive_team_code)]},
         fallbacks=[CommandHandler("cancel", cancel), CommandHandler("start", start)],
-        conversation_timeout=600,
+        conversation_timeout=600, allow_reentry=True,
         name="team_code",
     )
     application.add_handler(team_code)
@@ -198,6 +207,7 @@ def register(application) -> None:
     application.add_handler(CommandHandler("me", me))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("cancel", cancel))
-    application.add_handler(CallbackQueryHandler(on_registration_button, pattern=r"^reg:"))
-    application.add_handler(CallbackQueryHandler(on_profile_button, pattern=r"^me:"))
-    application.add_handler(CallbackQueryHandler(on_menu_button, pattern=r"^menu:(me|home)$"))
+    for kind, callback in [(screens.PickRegion, on_region), (screens.PickRole, on_role),
+                           (screens.SkipTeam, on_skip_team), (screens.ProfileAction, on_profile),
+                           (screens.Menu, on_menu)]:
+        application.add_handler(on_button(kind, callback))

@@ -36,9 +36,10 @@ class SandboxClient:
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def user(self, user_id: int, first_name: str, username: str | None = None) -> dict:
+    async def user(self, user_id: int, first_name: str, username: str | None = None, started: bool = False) -> dict:
+        """A Telegram user; `started`: they opened the chat with the bot earlier (else the bot cannot write first)."""
         response = await self.http.post("/sandbox/users", json={"id": user_id, "first_name": first_name,
-                                                                 "username": username})
+                                                                 "username": username, "started": started})
         response.raise_for_status()
         return response.json()["user"]
 

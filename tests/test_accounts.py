@@ -89,6 +89,7 @@ def test_cli_teams_import(tmp_path, monkeypatch, capsys):
     path = tmp_path / "roster.csv"
     path.write_text("团队名称,市县\n海棠湾项目部,三亚\n", encoding="utf-8")
     monkeypatch.setenv("QB_DB", str(tmp_path / "bot.db"))
+    Storage.open(tmp_path / "bot.db").close()  # the bot has run here once: the command line uses its database
     assert main(["teams", "import", str(path)]) == 0
     out = capsys.readouterr().out
     assert "海棠湾项目部" in out and "?start=team_" in out

@@ -17,14 +17,14 @@ async def test_backup_mid_contest_and_restore(bot, tmp_path, monkeypatch, capsys
     services = bot.runtime.services
     now = services.contests.clock()
     contest = services.contests.create(ContestSpec(title="竞赛", starts_at=now, ends_at=now + timedelta(hours=1),
-                                                   questions=5), 9000)
+                                                   questions=5), None, organiser_id=9000)
     for user_id in (1, 2, 3):
         services.accounts.touch(user_id, f"选手{user_id}", None)
         services.accounts.set_region(user_id, "三亚市")
         services.accounts.set_role(user_id, "worker")
     def answer(user_id):
         attempt = services.contests.start(contest["id"], services.accounts.get(user_id))
-        shown = services.contests.ask(attempt["id"], attempt["position"], None)
+        shown, _ = services.contests.ask(attempt["id"], attempt["position"])
         services.contests.answer(attempt["id"], user_id, shown.position, shown.right_display)
 
     for user_id in (1, 2, 3):

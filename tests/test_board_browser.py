@@ -19,7 +19,7 @@ def make_contest(bot):
     services = bot.runtime.services
     now = services.contests.clock()
     contest = services.contests.create(ContestSpec(title="三亚质量月竞赛", starts_at=now, ends_at=now + timedelta(hours=1),
-                                                   questions=3, min_team_size=1), 9000)
+                                                   questions=3, min_team_size=1), None, organiser_id=9000)
     team = services.accounts.create_team(TeamSpec("凤凰岛<img src=x onerror=alert(1)>二标", "三亚"))
     for user_id in (1, 2):
         services.accounts.touch(user_id, f"<b>选手{user_id}</b>", None)
@@ -32,7 +32,7 @@ def make_contest(bot):
 def answer_one(bot, contest_id, user_id, right=True):
     contests = bot.runtime.services.contests
     attempt = contests.start(contest_id, bot.runtime.services.accounts.get(user_id))
-    shown = contests.ask(attempt["id"], attempt["position"], None)
+    shown, _ = contests.ask(attempt["id"], attempt["position"])
     choice = shown.right_display if right else [i for i in range(len(shown.options)) if i not in shown.right_display][:1]
     return contests.answer(attempt["id"], user_id, shown.position, choice)
 

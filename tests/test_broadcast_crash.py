@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import time
@@ -25,7 +24,7 @@ def prepare(tmp_path) -> int:
     sandbox = SandboxState(tmp_path / "bot.db.sandbox.jsonl")
     with storage.db.atomic():
         for user_id in [OFFICER, *USERS]:
-            sandbox.add_user(user_id, f"工人{user_id}")
+            sandbox.add_user(user_id, f"工人{user_id}", started=True)
             storage.db.execute("INSERT INTO users (id, first_name, region, role, active, created_at, updated_at) "
                                "VALUES (?, ?, '三亚市', 'worker', 1, 't', 't')", [user_id, f"工人{user_id}"])
     sandbox.close()

@@ -41,7 +41,7 @@ def prepare(tmp_path) -> int:
     accounts = Accounts(storage)
     with storage.db.atomic():
         for user_id in [OFFICER, *PLAYERS, *RECIPIENTS]:
-            sandbox.add_user(user_id, f"人{user_id}")
+            sandbox.add_user(user_id, f"人{user_id}", started=True)
             storage.db.execute("INSERT INTO users (id, first_name, region, role, active, registered_at, created_at, "
                                "updated_at) VALUES (?, ?, '三亚市', 'worker', 1, 't', 't', 't')", [user_id, f"人{user_id}"])
     sandbox.close()

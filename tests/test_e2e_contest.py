@@ -75,7 +75,7 @@ async def test_contest_with_timeout_double_press_restart_and_export(bot):
     now = services.contests.clock()
     contest = services.contests.create(ContestSpec(
         title="质量月知识竞赛", starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1), questions=3,
-        seconds_per_question=SECONDS, min_team_size=2), ADMIN_ID)
+        seconds_per_question=SECONDS, min_team_size=2), None, organiser_id=ADMIN_ID)
     cid = contest["id"]
     players = {1: team_a["id"], 2: team_a["id"], 3: team_b["id"], 4: team_b["id"]}
     for user_id, team_id in players.items():
@@ -204,10 +204,13 @@ async def test_organiser_creates_and_closes_a_contest_in_chat(bot):
     await client.press(ADMIN_ID, "完成")
     await client.wait_for(ADMIN_ID, has_button("30 秒"))
     await client.press(ADMIN_ID, "30 秒")
+    await client.wait_for(ADMIN_ID, has_button("3 人"))
+    await client.press(ADMIN_ID, "3 人")  # the minimum team size, asked since it decides who is ranked
     await client.wait_for(ADMIN_ID, has_button("不开启"))
     await client.press(ADMIN_ID, "不开启")
     preview = await client.wait_text(ADMIN_ID, "请确认新建竞赛")
     assert "海口市" in preview["text"] and "防水与渗漏" in preview["text"] and "每人 15 题" in preview["text"]
+    assert "达到 3 人的团队才排名" in preview["text"]
     await client.press(ADMIN_ID, "确认创建")
     await client.wait_text(ADMIN_ID, "已创建")
     contest = bot.storage.contests()[0]
@@ -228,7 +231,7 @@ async def test_participants_cannot_manage_or_answer_for_others(bot):
     services = bot.runtime.services
     now = services.contests.clock()
     contest = services.contests.create(ContestSpec(title="质量月知识竞赛", starts_at=now, ends_at=now + timedelta(hours=1),
-                                                   questions=2), ADMIN_ID)
+                                                   questions=2), None, organiser_id=ADMIN_ID)
     for user_id in (7, 8):
         await client.user(user_id, f"选手{user_id}")
         register(bot, user_id, None)

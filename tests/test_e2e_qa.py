@@ -44,7 +44,7 @@ async def test_suggestions_and_topic_browser(bot):
     await client.user(USER, "陈工")
     await client.send(USER, "空鼓")
     suggestions = await client.wait_text(USER, "您是不是想问")
-    assert len(suggestions["buttons"]) == 4 and suggestions["buttons"][-1] == ["都不是"]
+    assert len(suggestions["buttons"]) == 4 and suggestions["buttons"][-1][0] == "都不是"
     first = suggestions["buttons"][0][0]
     await client.press(USER, first)
     await client.wait_for(USER, lambda m: m["text"].startswith(first), after=suggestions["message_id"])

@@ -174,7 +174,7 @@ async def test_random_faults_during_mixed_work_keep_records_and_deliveries_exact
     now = services.contests.clock()
     contest = services.contests.create(ContestSpec(
         title="质量月抽查", starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1), questions=QUESTIONS,
-        seconds_per_question=SECONDS, min_team_size=1), ADMIN_ID)
+        seconds_per_question=SECONDS, min_team_size=1), None, organiser_id=ADMIN_ID)
     players = [Participant(bot, contest["id"], user_id) for user_id in PARTICIPANTS]
     for player in players:  # everyone has question 1 in front of them before the faults begin
         await player.continue_attempt()
@@ -185,10 +185,9 @@ async def test_random_faults_during_mixed_work_keep_records_and_deliveries_exact
         "exclude": ["getUpdates", "getMe", "setMyCommands", "deleteWebhook", "getFile"]})
     assert response.status_code == 200, response.text
 
-    from handlers.announce import start_broadcast
     announcement = services.announcements.create(OFFICER, Draft(f"<b>{ANNOUNCEMENT}</b>：今晚前完成塔吊加固", None,
                                                                 ["三亚市"]))
-    start_broadcast(bot.runtime.application, announcement["id"])
+    await bot.runtime.application.bot_data.broadcasting.launch(announcement["id"])
     chaos_until = time.monotonic() + 45
     await asyncio.gather(*(player.play(chaos_until) for player in players), organise(bot, chaos_until + 60),
                          *(ask_questions(bot, user_id, chaos_until) for user_id in ASKERS))
@@ -196,7 +195,7 @@ async def test_random_faults_during_mixed_work_keep_records_and_deliveries_exact
     report = (await client.http.delete("/sandbox/chaos")).json()
     finish_by = time.monotonic() + 90
     await asyncio.gather(*(player.play(finish_by) for player in players))
-    while bot.runtime.application.bot_data.get("broadcasts") and time.monotonic() < finish_by:
+    while bot.runtime.application.bot_data.broadcasting.running and time.monotonic() < finish_by:
         await asyncio.sleep(0.5)
 
     # the faults really happened: every kind on every method the bot uses while serving

@@ -125,5 +125,7 @@ async def test_practice_session_in_chat_and_daily_question(bot):
     assert bot.storage.daily_subscription(5001)["at_time"] == "07:00"
     bot.storage.db.execute("UPDATE daily_subscriptions SET at_time = '00:00' WHERE user_id = 5001")  # due now
     bot.storage.db.conn.commit()
+    application = bot.runtime.application
+    await application.job_queue.get_jobs_by_name("daily-questions")[0].run(application)  # the minute's check, now
     daily = await client.wait_text(5001, "每日一题 · ", timeout=20)
     assert daily["buttons"]

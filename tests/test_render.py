@@ -1,6 +1,8 @@
 import pytest
 
-from bot.render import callback, escape, parse_callback, split_message
+from bot.render import as_int, escape, split_message
+from bot.ui.ask import OpenSection, OpenTopic
+from bot.ui.contest import ContestCard
 
 
 def test_escape_neutralises_html():
@@ -17,16 +19,15 @@ def test_split_respects_limit_lines_and_entities():
 
 
 def test_callback_data_limit_counts_bytes():
-    assert parse_callback(callback("s", "leak.roof", "re", 12)) == ["s", "leak.roof", "re", "12"]
+    assert OpenSection("leak.roof", "re", 12).pack() == "s:leak.roof:re:12"
+    assert OpenSection.unpack("s:leak.roof:re:12") == OpenSection("leak.roof", "re", 12)
     with pytest.raises(ValueError):
-        callback("t", "卫" * 21)
+        OpenTopic("卫" * 21).pack()
 
 
 def test_numbers_from_users_are_plain_and_bounded():
-    from bot.render import as_int
-
     assert as_int("42") == 42 and as_int("0") == 0
     for bad in ("", "-1", "4.2", "²", "١٢", "9" * 19, " 1", None):
         assert as_int(bad) is None, bad
-    assert parse_callback("co:" + "9" * 25) == ["invalid"]
-    assert parse_callback("co:²") == ["invalid"]
+    assert ContestCard.unpack("co:" + "9" * 25) is None
+    assert ContestCard.unpack("co:²") is None

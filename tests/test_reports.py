@@ -75,7 +75,7 @@ async def test_request_submit_and_download_in_chat(bot, tmp_path, monkeypatch, c
     storage = bot.storage
     for user_id, scope, region in ((PROVINCE_USER, "全省", "省直属"), (SANYA, "三亚市", "三亚市"),
                                    (HAIKOU, "海口市", "海口市")):
-        await client.user(user_id, f"局{user_id}")
+        await client.user(user_id, f"局{user_id}", started=True)  # they redeemed their invite in the chat
         grant(storage, user_id, scope, region)
     await client.send(PROVINCE_USER, "/reports")
     await client.wait_for(PROVINCE_USER, has_button("新建报送要求"))

@@ -27,7 +27,7 @@ async def test_participant_answers_in_the_chat_page_and_the_board_follows(bot):
     team = services.accounts.create_team(TeamSpec("海棠湾项目部", "三亚"))
     now = services.contests.clock()
     contest = services.contests.create(ContestSpec(title="质量月现场竞赛", starts_at=now, ends_at=now + timedelta(hours=1),
-                                                   questions=2, seconds_per_question=60, min_team_size=1), 9000)
+                                                   questions=2, seconds_per_question=60, min_team_size=1), None, organiser_id=9000)
     async with playwright_api.async_playwright() as playwright:
         browser = await launch(playwright)
         board = await browser.new_page(viewport={"width": 1600, "height": 900})

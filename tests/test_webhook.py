@@ -37,7 +37,7 @@ async def test_webhook_requires_the_secret_token(tmp_path, knowledge_service):
     sandbox = SandboxClient(sandbox_url)
     try:
         assert state.webhook == {"url": "https://bot.example.org/telegram", "secret_token": SECRET}
-        await sandbox.user(3001, "韦工")
+        state.add_user(3001, "韦工", started=True)  # the update below is the person writing to the bot
         update = {"update_id": 1, "message": {"message_id": 1, "date": 1700000000, "text": "/help",
                                               "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
                                               "chat": {"id": 3001, "type": "private", "first_name": "韦工"},

@@ -176,6 +176,37 @@ class ControlApi:
             return control_error(400, str(exc))
         return await self._deliver(user, chat, message)
 
+    async def control_edit(self, request: Request) -> Response:
+        """The user edits a message they sent earlier: the bot gets an edited_message update."""
+        try:
+            body, user = await self._body_and_user(request)
+            chat = self.state.chats[int(body.get("chat_id") or user["id"])]
+            message = chat.messages[int(body["message_id"])]
+            text = str(body["text"])
+        except LookupError as exc:
+            return control_error(404, f"no such message or chat ({exc})")
+        except (ValueError, TypeError):
+            return control_error(400, 'expected {"user_id", "message_id", "text", optional "chat_id"}')
+        if message.get("from", {}).get("id") != user["id"] or "text" not in message:
+            return control_error(400, "only a text message of this user can be edited")
+        edited = {key: value for key, value in message.items() if key != "entities"}
+        edited.update(text=text, edit_date=int(time.time()))
+        if entities := user_entities(text):
+            edited["entities"] = entities
+        self.state.store_message(chat, edited)
+        update = self.state.enqueue({"edited_message": edited})
+        await self.state.notify()
+        return JSONResponse({"ok": True, "update_id": update and update["update_id"]})
+
+    async def control_token(self, request: Request) -> Response:
+        """The token the Bot API accepts from now on, as when the bot's owner revokes it at @BotFather."""
+        try:
+            token = str((await _json(request))["token"])
+        except (KeyError, TypeError, ValueError):
+            return control_error(400, 'expected {"token": "..."}')
+        self.token = token  # a long poll under way ends as usual; the next one meets the new token
+        return JSONResponse({"ok": True})
+
     async def control_press(self, request: Request) -> Response:
         try:
             body, user = await self._body_and_user(request)

@@ -1,8 +1,8 @@
 """The Bot API sandbox: the part of Telegram's Bot API that qualitybot uses, plus a control API for scripts.
 
 Bot API:     /bot<token>/<method> and /file/bot<token>/<path>            (bot/sandbox/botapi.py)
-Control API: /sandbox/users, send, press, messages, faults, chaos, limits, traffic, reset, block, files/<id>,
-             inject, state                                                 (bot/sandbox/control.py)
+Control API: /sandbox/users, send, edit, token, press, messages, faults, chaos, limits, traffic, reset, block,
+             files/<id>, inject, state                                                (bot/sandbox/control.py)
 Everything is described in docs/sandbox.md.
 """
 
@@ -23,6 +23,8 @@ class SandboxServer(BotApi, ControlApi):
             Route("/file/bot{token}/{path:path}", self.download, methods=["GET"]),
             Route("/sandbox/users", self.control_users, methods=["GET", "POST"]),
             Route("/sandbox/send", self.control_send, methods=["POST"]),
+            Route("/sandbox/edit", self.control_edit, methods=["POST"]),
+            Route("/sandbox/token", self.control_token, methods=["POST"]),
             Route("/sandbox/press", self.control_press, methods=["POST"]),
             Route("/sandbox/messages", self.control_messages, methods=["GET"]),
             Route("/sandbox/faults", self.control_faults, methods=["GET", "POST", "DELETE"]),

@@ -1,16 +1,56 @@
-"""What the user sees: the text and buttons of each screen, in Simplified Chinese.
-
-Pure functions of core data; handlers send what these return.
-"""
+"""The main menu, registration, 我的 and help: the screens every person starts from and returns to."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
 
 from bot.accounts import REGIONS, ROLES
-from bot.render import Button, Keyboard, callback, escape, grid
+from bot.callbacks import Callback
+from bot.render import Button, Keyboard, escape, grid
 
-MENU_ITEMS = [("问答", "ask"), ("答题竞赛", "contest"), ("每日练习", "practice"), ("公告", "notice"), ("我的", "me")]
+MenuItem = Literal["ask", "contest", "practice", "notice", "me", "home"]
+MENU_ITEMS: list[tuple[str, MenuItem]] = [("问答", "ask"), ("答题竞赛", "contest"), ("每日练习", "practice"),
+                                          ("公告", "notice"), ("我的", "me")]
+
+
+@dataclass(frozen=True)
+class Menu(Callback, prefix="menu", feature="menu"):
+    item: MenuItem
+
+
+@dataclass(frozen=True)
+class PickRegion(Callback, prefix="reg", feature="menu"):
+    """A 市县 at registration or in 我的."""
+    index: int
+
+
+@dataclass(frozen=True)
+class PickRole(Callback, prefix="role", feature="menu"):
+    role: Literal["worker", "manager", "other"]
+
+
+@dataclass(frozen=True)
+class AskTeamCode(Callback, prefix="jt", feature="menu"):
+    """Join or change team: the next message is the team code."""
+
+
+@dataclass(frozen=True)
+class SkipTeam(Callback, prefix="skip", feature="menu"):
+    pass
+
+
+@dataclass(frozen=True)
+class ProfileAction(Callback, prefix="me", feature="menu"):
+    action: Literal["region", "role", "leave"]
+
+
+HOME = Button("« 主菜单", Menu("home"))
+
+
+def home_row() -> list[Button]:
+    """The way back that every screen offers."""
+    return [HOME]
 
 GENERIC_ERROR = "抱歉，处理您的请求时出了点问题，请稍后再试。如果一直出现，请联系管理员。"
 STALE_BUTTON = "该按钮已失效"
@@ -18,15 +58,16 @@ NON_TEXT_HINT = ("我现在只能看懂文字消息。请直接打字描述您�
                  "例如“卫生间漏水漏到楼下咋办”，或者点下面的菜单按钮。")
 
 
-def region_ticks(prefix: str, chosen: list[str], count: int, all_label: str) -> Keyboard:
-    """Tick boxes for the first `count` 市县, then 全选 and 下一步; presses carry an index, "all" or "done"."""
-    buttons = [Button(("☑" if full in chosen else "☐") + short, callback(prefix, index))
+def region_ticks(pressed: Callable[[str], Callback], chosen: list[str], count: int, all_label: str) -> Keyboard:
+    """Tick boxes for the first `count` 市县, then 全选 and 下一步; `pressed(pick)` makes the feature's own button,
+    with pick an index, "all" or "done"."""
+    buttons = [Button(("☑" if full in chosen else "☐") + short, pressed(str(index)))
                for index, (full, short) in enumerate(REGIONS[:count])]
-    return grid(buttons, 4) + [[Button(all_label, callback(prefix, "all")), Button("下一步", callback(prefix, "done"))]]
+    return grid(buttons, 4) + [[Button(all_label, pressed("all")), Button("下一步", pressed("done"))]]
 
 
 def main_menu_keyboard() -> Keyboard:
-    buttons = [Button(label, callback("menu", key)) for label, key in MENU_ITEMS]
+    buttons = [Button(label, Menu(key)) for label, key in MENU_ITEMS]
     return [buttons[:2], buttons[2:4], buttons[4:]]
 
 
@@ -46,13 +87,9 @@ def welcome_new_user(first_name: str) -> str:
             "第一步：请选择您所在的<b>市县</b>：")
 
 
-def region_picker_for(namespace: str) -> Keyboard:
-    buttons = [Button(short, callback(namespace, "region", index)) for index, (_, short) in enumerate(REGIONS)]
+def region_picker(pressed: Callable[[int], Callback] = PickRegion) -> Keyboard:
+    buttons = [Button(short, pressed(index)) for index, (_, short) in enumerate(REGIONS)]
     return grid(buttons, 4)
-
-
-def region_picker() -> Keyboard:
-    return region_picker_for("reg")
 
 
 def role_prompt() -> str:
@@ -60,13 +97,13 @@ def role_prompt() -> str:
 
 
 def role_picker() -> Keyboard:
-    return [[Button(label, callback("reg", "role", key))] for key, label in ROLES.items()]
+    return [[Button(label, PickRole(key))] for key, label in ROLES.items()]
 
 
 def team_prompt() -> tuple[str, Keyboard]:
     text = ("最后一步（可选）：如果您的项目部已在质量通登记，请输入项目部的<b>团队码</b>（6 位字母数字），"
             "竞赛时会按团队排名。")
-    return text, [[Button("输入团队码", callback("reg", "team")), Button("暂不加入", callback("reg", "skip"))]]
+    return text, [[Button("输入团队码", AskTeamCode()), Button("暂不加入", SkipTeam())]]
 
 
 def team_code_request() -> str:
@@ -94,40 +131,22 @@ def profile_text(user: dict[str, Any]) -> str:
 
 
 def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False) -> tuple[str, Keyboard]:
+    from bot.ui.organiser import MyContests
+    from bot.ui.roles import RolesMenu
+    from bot.ui.teams import TeamList
+
     keyboard: Keyboard = [
-        [Button("修改市县", callback("me", "region")), Button("修改身份", callback("me", "role"))],
-        [Button("加入/更换团队", callback("reg", "team"))],
+        [Button("修改市县", ProfileAction("region")), Button("修改身份", ProfileAction("role"))],
+        [Button("加入/更换团队", AskTeamCode())],
     ]
     if user.get("team_id"):
-        keyboard[1].append(Button("退出团队", callback("me", "leave")))
+        keyboard[1].append(Button("退出团队", ProfileAction("leave")))
     if is_admin:
-        keyboard.append([Button("团队管理", callback("admin", "teams")), Button("角色管理", callback("rm"))])
+        keyboard.append([Button("团队管理", TeamList()), Button("角色管理", RolesMenu())])
     if is_organiser:
-        keyboard.append([Button("竞赛管理", callback("org", "list"))])
-    keyboard.append([Button("返回主菜单", callback("menu", "home"))])
+        keyboard.append([Button("竞赛管理", MyContests())])
+    keyboard.append([Button("返回主菜单", Menu("home"))])
     return profile_text(user), keyboard
-
-
-def team_line(team: dict[str, Any], bot_username: str) -> str:
-    parts = [f"<b>{escape(team['name'])}</b>", escape(team["region"])]
-    if team.get("company"):
-        parts.append(escape(team["company"]))
-    if team.get("headcount"):
-        parts.append(f"{team['headcount']} 人")
-    link = deep_link(bot_username, team["code"])
-    return "，".join(parts) + f"\n团队码：<code>{team['code']}</code>\n加入链接：{escape(link)}"
-
-
-def deep_link(bot_username: str, code: str) -> str:
-    return f"https://t.me/{bot_username}?start=team_{code}"
-
-
-def team_list(teams: list[dict[str, Any]], bot_username: str) -> str:
-    if not teams:
-        return "还没有团队。点“新建团队”创建，或用命令行 <code>qualitybot teams import 名册.xlsx</code> 批量导入。"
-    lines = [team_line(team, bot_username) for team in teams[:30]]
-    more = f"\n\n……共 {len(teams)} 个团队，仅显示前 30 个。" if len(teams) > 30 else ""
-    return "<b>团队列表</b>\n\n" + "\n\n".join(lines) + more
 
 
 HELP_TEXT = (

@@ -1,0 +1,242 @@
+"""Contest organisers' screens: their contests, managing one, the creation wizard and editing before the start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from bot.accounts import REGIONS
+from bot.callbacks import Callback
+from bot.contests import ContestSpec
+from bot.render import Button, Keyboard, escape, grid
+from bot.ui.contest import Ranking
+from bot.ui.menu import HOME, home_row
+
+EditableField = Literal["title", "description", "starts_at", "ends_at", "questions", "seconds_per_question",
+                        "min_team_size"]
+EDITABLE: dict[str, str] = {"title": "标题", "description": "说明", "starts_at": "开始时间", "ends_at": "结束时间",
+                            "questions": "题数", "seconds_per_question": "每题限时（秒）",
+                            "min_team_size": "团队最少参赛人数"}
+
+
+@dataclass(frozen=True)
+class MyContests(Callback, prefix="org", feature="organiser"):
+    pass
+
+
+@dataclass(frozen=True)
+class ManageContest(Callback, prefix="om", feature="organiser"):
+    contest: int
+
+
+@dataclass(frozen=True)
+class ContestFlags(Callback, prefix="of", feature="organiser"):
+    contest: int
+
+
+@dataclass(frozen=True)
+class BoardLink(Callback, prefix="ob", feature="organiser"):
+    contest: int
+
+
+@dataclass(frozen=True)
+class ExportResults(Callback, prefix="ox", feature="organiser"):
+    contest: int
+    format: Literal["x", "c"]
+
+
+@dataclass(frozen=True)
+class EditContest(Callback, prefix="oe", feature="organiser"):
+    contest: int
+
+
+@dataclass(frozen=True)
+class EditField(Callback, prefix="oF", feature="organiser"):
+    contest: int
+    field: EditableField
+
+
+@dataclass(frozen=True)
+class CloseContest(Callback, prefix="ok", feature="organiser"):
+    """Asks for confirmation."""
+    contest: int
+
+
+@dataclass(frozen=True)
+class CloseConfirmed(Callback, prefix="oK", feature="organiser"):
+    contest: int
+
+
+@dataclass(frozen=True)
+class NewContest(Callback, prefix="on", feature="organiser"):
+    pass
+
+
+# --- the creation wizard's buttons ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WizardSkip(Callback, prefix="ncs", feature="organiser"):
+    pass
+
+
+@dataclass(frozen=True)
+class WizardRegion(Callback, prefix="ncr", feature="organiser"):
+    index: int
+
+
+@dataclass(frozen=True)
+class WizardProvince(Callback, prefix="ncp", feature="organiser"):
+    pass
+
+
+@dataclass(frozen=True)
+class WizardNow(Callback, prefix="ncn", feature="organiser"):
+    pass
+
+
+@dataclass(frozen=True)
+class WizardHours(Callback, prefix="nch", feature="organiser"):
+    hours: int
+
+
+@dataclass(frozen=True)
+class WizardCount(Callback, prefix="ncc", feature="organiser"):
+    count: int
+
+
+@dataclass(frozen=True)
+class WizardCategory(Callback, prefix="nck", feature="organiser"):
+    index: int
+
+
+@dataclass(frozen=True)
+class WizardCategoriesDone(Callback, prefix="ncd", feature="organiser"):
+    pass
+
+
+@dataclass(frozen=True)
+class WizardSeconds(Callback, prefix="ncx", feature="organiser"):
+    seconds: int
+
+
+@dataclass(frozen=True)
+class WizardTeamSize(Callback, prefix="ncm", feature="organiser"):
+    size: int
+
+
+@dataclass(frozen=True)
+class WizardBonus(Callback, prefix="ncb", feature="organiser"):
+    on: bool
+
+
+@dataclass(frozen=True)
+class WizardConfirm(Callback, prefix="ncy", feature="organiser"):
+    create: bool
+
+
+NOT_ORGANISER = "只有竞赛组织者或管理员可以使用这个功能。"
+DURATIONS = [("1 小时", 1), ("半天", 4), ("1 天", 24), ("3 天", 72), ("7 天", 168)]
+TEAM_SIZES = (1, 2, 3, 5)
+
+
+def time_hint(example: str) -> str:
+    return f"可以写“明天上午9点”“后天下午3点半”“12月20日 9:00”，或“{example}”（北京时间）。"
+
+
+def contests_screen(contests: list[dict[str, Any]], status_of) -> tuple[str, Keyboard]:
+    keyboard = [[Button(f"{c['title']}（{status_of(c)}）", ManageContest(c["id"]))] for c in contests[:20]]
+    keyboard.append([Button("➕ 新建竞赛", NewContest())])
+    keyboard.append(home_row())
+    return "<b>竞赛管理</b>" + ("" if contests else "\n还没有竞赛。"), keyboard
+
+
+def manage_screen(contest: dict[str, Any], status: str, participants: int, flags: int) -> tuple[str, Keyboard]:
+    contest_id = contest["id"]
+    text = (f"<b>{escape(contest['title'])}</b>（{status}）\n参赛 {participants} 人，纠错反馈 {flags} 条\n"
+            f"团队参赛人数达到 {contest['min_team_size']} 人才参加团队排名。")
+    keyboard = [[Button("排行榜", Ranking(contest_id)), Button("纠错反馈", ContestFlags(contest_id))],
+                [Button("大屏排行榜链接和二维码", BoardLink(contest_id))],
+                [Button("导出 Excel", ExportResults(contest_id, "x")), Button("导出 CSV", ExportResults(contest_id, "c"))]]
+    if status == "未开始":
+        keyboard.append([Button("修改", EditContest(contest_id))])
+    if status != "已结束":
+        keyboard.append([Button("提前结束", CloseContest(contest_id))])
+    keyboard.append([Button("« 竞赛管理", MyContests()), HOME])
+    return text, keyboard
+
+
+def back_to(contest_id: int) -> Keyboard:
+    return [[Button("« 返回竞赛", ManageContest(contest_id)), HOME]]
+
+
+def close_question(contest: dict[str, Any]) -> tuple[str, Keyboard]:
+    return (f"确定要提前结束“{escape(contest['title'])}”吗？结束后不能再答题，此操作不可撤销。",
+            [[Button("确定结束", CloseConfirmed(contest["id"])), Button("取消", ManageContest(contest["id"]))]])
+
+
+def edit_menu(contest: dict[str, Any]) -> tuple[str, Keyboard]:
+    buttons = [Button(label, EditField(contest["id"], key)) for key, label in EDITABLE.items()]
+    return (f"修改“{escape(contest['title'])}”：请选择要修改的项目。",
+            grid(buttons, 2) + [[Button("« 返回竞赛", ManageContest(contest["id"]))]])
+
+
+# --- the wizard ----------------------------------------------------------------------------------------------
+
+def region_step() -> tuple[str, Keyboard]:
+    buttons = [Button("全省", WizardProvince())] + [Button(short, WizardRegion(i)) for i, (_, short) in enumerate(REGIONS)]
+    return "第 3 步：竞赛面向哪里的参赛者？", grid(buttons, 4)
+
+
+def start_step(example: str) -> tuple[str, Keyboard]:
+    return "第 4 步：什么时候开始？点“立即开始”，或发送开始时间。" + time_hint(example), \
+        [[Button("立即开始", WizardNow())]]
+
+
+def duration_step() -> tuple[str, Keyboard]:
+    return "第 5 步：竞赛持续多久？（也可以直接发送结束时间）", \
+        [[Button(label, WizardHours(hours)) for label, hours in DURATIONS]]
+
+
+def count_step() -> tuple[str, Keyboard]:
+    return "第 6 步：每人答几道题？（也可以发送 1–100 的数字）", [[Button(str(n), WizardCount(n)) for n in (10, 20, 30)]]
+
+
+def category_step(categories: list[str], chosen: list[str]) -> tuple[str, Keyboard]:
+    buttons = [Button(("☑ " if name in chosen else "☐ ") + name, WizardCategory(i)) for i, name in enumerate(categories)]
+    return "第 7 步：从哪些分类出题？可多选。", grid(buttons, 2) + [[Button("完成（不选即全部题库）", WizardCategoriesDone())]]
+
+
+def seconds_step() -> tuple[str, Keyboard]:
+    return "第 8 步：每题限时多少秒？", [[Button(f"{n} 秒", WizardSeconds(n)) for n in (20, 30, 60)]]
+
+
+def team_size_step() -> tuple[str, Keyboard]:
+    return ("第 9 步：一个团队至少有几人参赛才参加团队排名？（人数不够的团队照样显示，但不排名）",
+            [[Button(f"{n} 人", WizardTeamSize(n)) for n in TEAM_SIZES]])
+
+
+def bonus_step() -> tuple[str, Keyboard]:
+    return "第 10 步：是否开启速度加分（答对且答得快，每题最多再加 5 分）？", \
+        [[Button("开启", WizardBonus(True)), Button("不开启", WizardBonus(False))]]
+
+
+def preview(spec: ContestSpec, available: int, tz: ZoneInfo) -> tuple[str, Keyboard]:
+    text = (f"<b>请确认新建竞赛</b>\n名称：{escape(spec.title)}\n说明：{escape(spec.description or '无')}\n"
+            f"范围：{escape('、'.join(spec.regions) if spec.regions else '全省')}\n"
+            f"时间：{_local(spec.starts_at, tz)} 至 {_local(spec.ends_at, tz)}\n"
+            f"题目：每人 {spec.questions} 题，每题 {spec.seconds_per_question} 秒，"
+            f"速度加分{'开启' if spec.speed_bonus else '关闭'}\n"
+            f"团队排名：参赛达到 {spec.min_team_size} 人的团队才排名\n"
+            f"出题分类：{escape('、'.join(spec.categories) if spec.categories else '全部')}（可选题 {available} 道）")
+    return text, [[Button("确认创建", WizardConfirm(True)), Button("取消", WizardConfirm(False))]]
+
+
+def created(contest: dict[str, Any]) -> tuple[str, Keyboard]:
+    return (f"竞赛“{escape(contest['title'])}”已创建。参赛者在主菜单“答题竞赛”里就能看到。",
+            [[Button("竞赛管理", ManageContest(contest["id"])), HOME]])
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> str:
+    return f"{moment.astimezone(tz):%Y-%m-%d %H:%M}"
