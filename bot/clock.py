@@ -22,3 +22,8 @@ def iso(moment: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def utcnow() -> str:
+    """The present moment as it is stored."""
+    return iso(utc_now())

@@ -1,0 +1,141 @@
+"""Contests, attempts, answers and flags: the hot path of a contest press is plain SQL."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import sqlite_utils
+
+from bot.clock import utcnow
+
+
+class ContestQueries:
+    db: sqlite_utils.Database
+
+    # --- contests -----------------------------------------------------------------------------------
+
+    def insert_contest(self, row: dict[str, Any]) -> int:
+        return self.db["contests"].insert({**row, "created_at": utcnow()}).last_pk
+
+    def contest(self, contest_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["contests"].rows_where("id = ?", [contest_id]))
+        return rows[0] if rows else None
+
+    def contest_by_board_token(self, token: str) -> dict[str, Any] | None:
+        rows = list(self.db["contests"].rows_where("board_token = ?", [token]))
+        return rows[0] if rows else None
+
+    def update_contest(self, contest_id: int, fields: dict[str, Any]) -> None:
+        self.db["contests"].update(contest_id, fields)
+
+    def contests(self, organiser_id: int | None = None) -> list[dict[str, Any]]:
+        if organiser_id is None:
+            return list(self.db["contests"].rows_where(order_by="starts_at DESC"))
+        return list(self.db["contests"].rows_where("organiser_id = ?", [organiser_id], order_by="starts_at DESC"))
+
+    def open_contests(self, now: str) -> list[dict[str, Any]]:
+        return list(self.db["contests"].rows_where(
+            "starts_at <= ? AND ends_at > ? AND closed_at IS NULL", [now, now], order_by="ends_at"))
+
+    def insert_attempt(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Create the one attempt of a user at a contest, or return the existing one."""
+        self.db.execute(
+            """INSERT INTO attempts (contest_id, user_id, team_id, region, name, plan, started_at)
+               VALUES (:contest_id, :user_id, :team_id, :region, :name, :plan, :started_at)
+               ON CONFLICT (contest_id, user_id) DO NOTHING""", row)
+        self.db.conn.commit()
+        return self.attempt_of(row["contest_id"], row["user_id"])
+
+    def attempt(self, attempt_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["attempts"].rows_where("id = ?", [attempt_id]))
+        return rows[0] if rows else None
+
+    def attempt_of(self, contest_id: int, user_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["attempts"].rows_where("contest_id = ? AND user_id = ?", [contest_id, user_id]))
+        return rows[0] if rows else None
+
+    def attempts_of_user(self, user_id: int) -> list[dict[str, Any]]:
+        return list(self.db["attempts"].rows_where("user_id = ?", [user_id], order_by="started_at DESC"))
+
+    def unfinished_attempts(self) -> list[dict[str, Any]]:
+        return list(self.db["attempts"].rows_where("finished_at IS NULL"))
+
+    def mark_asked(self, attempt_id: int, position: int, asked_at: str) -> bool:
+        """Start the clock of the question at `position`, unless it has started already: showing a question again
+        never moves its deadline."""
+        cursor = self.db.execute(
+            "UPDATE attempts SET asked_at = ? WHERE id = ? AND position = ? AND finished_at IS NULL AND asked_at IS NULL",
+            [asked_at, attempt_id, position])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def restart_clock(self, attempt_id: int, position: int, asked_at: str, now: str, message_id: int) -> bool:
+        """Move the question's start to `now`, only if it is still unanswered and was last asked at `asked_at`."""
+        cursor = self.db.execute(
+            "UPDATE attempts SET asked_at = ?, message_id = ? WHERE id = ? AND position = ? AND asked_at = ?"
+            " AND finished_at IS NULL", [now, message_id, attempt_id, position, asked_at])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def retime(self, attempt_id: int, position: int, now: str) -> bool:
+        """After a restart: a new clock for the interrupted question, at most once per question."""
+        cursor = self.db.execute(
+            "UPDATE attempts SET asked_at = ?, retimed_position = ? WHERE id = ? AND position = ? "
+            "AND finished_at IS NULL AND (retimed_position IS NULL OR retimed_position != ?)",
+            [now, position, attempt_id, position, position])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def record_answer(self, attempt: dict[str, Any], answer: dict[str, Any], finished: bool) -> bool:
+        """Store the answer to the current question exactly once: only if the attempt is still at that position."""
+        now = answer["answered_at"]
+        with self.db.atomic():
+            cursor = self.db.execute(
+                """UPDATE attempts SET position = position + 1, asked_at = NULL, score = score + ?,
+                       correct = correct + ?, time_ms = time_ms + ?, finished_at = ?
+                   WHERE id = ? AND position = ? AND finished_at IS NULL""",
+                [answer["points"], answer["correct"], answer["time_ms"], now if finished else None,
+                 attempt["id"], answer["position"]])
+            if cursor.rowcount != 1:
+                return False
+            self.db["answers"].insert({**answer, "attempt_id": attempt["id"], "contest_id": attempt["contest_id"],
+                                       "user_id": attempt["user_id"]})
+        return True
+
+    def finish_attempt(self, attempt_id: int, finished_at: str) -> None:
+        self.db.execute("UPDATE attempts SET finished_at = ?, asked_at = NULL WHERE id = ? AND finished_at IS NULL",
+                        [finished_at, attempt_id])
+        self.db.conn.commit()
+
+    def contest_attempts(self, contest_id: int) -> list[dict[str, Any]]:
+        return list(self.db["attempts"].rows_where("contest_id = ?", [contest_id]))
+
+    def contest_version(self, contest_id: int) -> tuple[int, int]:
+        """Changes whenever someone answers or starts: (answers, attempts)."""
+        return (self.db.execute("SELECT COUNT(*) FROM answers WHERE contest_id = ?", [contest_id]).fetchone()[0],
+                self.db.execute("SELECT COUNT(*) FROM attempts WHERE contest_id = ?", [contest_id]).fetchone()[0])
+
+    def contest_answers(self, contest_id: int) -> list[dict[str, Any]]:
+        return list(self.db["answers"].rows_where("contest_id = ?", [contest_id], order_by="attempt_id, position"))
+
+    def answers_of_attempt(self, attempt_id: int) -> list[dict[str, Any]]:
+        return list(self.db["answers"].rows_where("attempt_id = ?", [attempt_id], order_by="position"))
+
+    def add_flag(self, contest_id: int, question_id: str, user_id: int) -> bool:
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO question_flags (contest_id, question_id, user_id, created_at) VALUES (?, ?, ?, ?)",
+            [contest_id, question_id, user_id, utcnow()])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def flags(self, contest_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            """SELECT question_id, COUNT(*) AS flags FROM question_flags WHERE contest_id = ?
+               GROUP BY question_id ORDER BY flags DESC, question_id""", [contest_id]))
+
+    def teams_by_id(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {row["id"]: row for row in self.db.query(f"SELECT * FROM teams WHERE id IN ({marks})", ids)}

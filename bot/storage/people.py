@@ -1,0 +1,160 @@
+"""Users, project teams, roles with their invites and audit log, and the question log."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import sqlite_utils
+
+from bot.clock import utcnow
+
+
+class PeopleQueries:
+    db: sqlite_utils.Database
+
+    # --- users -------------------------------------------------------------------------------------
+
+    def upsert_user(self, user_id: int, first_name: str, username: str | None) -> None:
+        now = utcnow()
+        self.db.execute(
+            """INSERT INTO users (id, first_name, username, active, created_at, updated_at)
+               VALUES (?, ?, ?, 1, ?, ?)
+               ON CONFLICT(id) DO UPDATE SET first_name = excluded.first_name,
+                   username = excluded.username, active = 1, updated_at = excluded.updated_at""",
+            [user_id, first_name, username, now, now],
+        )
+        self.db.conn.commit()
+
+    def get_user(self, user_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.query(
+            """SELECT u.*, t.name AS team_name, t.code AS team_code, t.company AS team_company
+               FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE u.id = ?""",
+            [user_id],
+        ))
+        return rows[0] if rows else None
+
+    def update_user(self, user_id: int, **fields: Any) -> None:
+        allowed = {"region", "role", "team_id", "registered_at", "active", "first_name", "username"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown user fields: {unknown}")
+        self.db["users"].update(user_id, {**fields, "updated_at": utcnow()})
+
+    def count_users(self) -> int:
+        return self.db["users"].count
+
+    # --- teams -------------------------------------------------------------------------------------
+
+    def insert_team(self, team: dict[str, Any]) -> int:
+        row = {**team, "created_at": utcnow()}
+        return self.db["teams"].insert(row).last_pk
+
+    def upsert_teams(self, teams: Iterable[dict[str, Any]], code_factory) -> list[dict[str, Any]]:
+        """Insert or update teams keyed by (region, name) in one transaction; new teams get a fresh code."""
+        saved = []
+        with self.db.atomic():
+            for team in teams:
+                existing = self.team_by_name(team["region"], team["name"])
+                if existing:
+                    self.db["teams"].update(existing["id"], {k: team.get(k) for k in ("company", "headcount")})
+                    saved.append(self.team_by_id(existing["id"]))
+                else:
+                    team_id = self.db["teams"].insert({**team, "code": code_factory(), "created_at": utcnow()}).last_pk
+                    saved.append(self.team_by_id(team_id))
+        return saved
+
+    def team_by_code(self, code: str) -> dict[str, Any] | None:
+        rows = list(self.db["teams"].rows_where("code = ?", [code]))
+        return rows[0] if rows else None
+
+    def team_by_id(self, team_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["teams"].rows_where("id = ?", [team_id]))
+        return rows[0] if rows else None
+
+    def team_by_name(self, region: str, name: str) -> dict[str, Any] | None:
+        rows = list(self.db["teams"].rows_where("region = ? AND name = ?", [region, name]))
+        return rows[0] if rows else None
+
+    def list_teams(self, region: str | None = None) -> list[dict[str, Any]]:
+        if region:
+            return list(self.db["teams"].rows_where("region = ?", [region], order_by="name"))
+        return list(self.db["teams"].rows_where(order_by="region, name"))
+
+    # --- roles, invites, audit -----------------------------------------------------------------------
+
+    def roles_of(self, user_id: int) -> dict[str, str]:
+        return {row["role"]: row["scope"] for row in self.db["roles"].rows_where("user_id = ?", [user_id])}
+
+    def role_holders(self) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            """SELECT r.*, u.first_name, u.region FROM roles r LEFT JOIN users u ON u.id = r.user_id
+               ORDER BY r.role, r.scope, r.user_id"""))
+
+    def grant_role(self, user_id: int, role: str, scope: str, granted_by: int | None) -> None:
+        self.db.execute(
+            """INSERT INTO roles (user_id, role, scope, granted_by, granted_at) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (user_id, role) DO UPDATE SET scope = excluded.scope, granted_by = excluded.granted_by,
+                   granted_at = excluded.granted_at""", [user_id, role, scope, granted_by, utcnow()])
+        self.db.conn.commit()
+
+    def revoke_role(self, user_id: int, role: str) -> bool:
+        cursor = self.db.execute("DELETE FROM roles WHERE user_id = ? AND role = ?", [user_id, role])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def insert_invite(self, row: dict[str, Any]) -> None:
+        self.db["invites"].insert({**row, "created_at": utcnow()})
+
+    def invite(self, code: str) -> dict[str, Any] | None:
+        rows = list(self.db["invites"].rows_where("code = ?", [code]))
+        return rows[0] if rows else None
+
+    def use_invite(self, code: str, user_id: int, now: str) -> bool:
+        """Mark the invite used by this user, only if it is still unused, unrevoked and unexpired."""
+        cursor = self.db.execute(
+            """UPDATE invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL AND revoked_at IS NULL
+               AND expires_at > ?""", [user_id, now, code, now])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def log_audit(self, actor_id: int | None, action: str, detail: str) -> None:
+        self.db["audit"].insert({"at": utcnow(), "actor_id": actor_id, "action": action, "detail": detail})
+
+    def audit_entries(self, limit: int = 50) -> list[dict[str, Any]]:
+        return list(self.db["audit"].rows_where(order_by="id DESC", limit=limit))
+
+    def set_notifications(self, user_id: int, **flags: int) -> None:
+        allowed = {"notify_announcements", "notify_tips"}
+        if set(flags) - allowed:
+            raise ValueError(f"unknown notification flags {set(flags) - allowed}")
+        self.db["users"].update(user_id, {**flags, "updated_at": utcnow()})
+
+    # --- question log ----------------------------------------------------------------------------
+
+    def log_question(self, entry: dict[str, Any]) -> int:
+        return self.db["questions"].insert({**entry, "asked_at": utcnow()}).last_pk
+
+    def question(self, question_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["questions"].rows_where("id = ?", [question_id]))
+        return rows[0] if rows else None
+
+    def set_feedback(self, question_id: int, user_id: int, value: int) -> str:
+        """Record 👍 (1) or 👎 (-1) once, only by the user who asked: 'saved', 'already' or 'invalid'."""
+        with self.db.atomic():
+            rows = list(self.db.query("SELECT user_id, feedback FROM questions WHERE id = ?", [question_id]))
+            if not rows or rows[0]["user_id"] != user_id:
+                return "invalid"
+            if rows[0]["feedback"] is not None:
+                return "already"
+            self.db.execute("UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?",
+                            [value, utcnow(), question_id])
+        return "saved"
+
+    def unanswered_questions(self, since: str | None) -> list[dict[str, Any]]:
+        """Questions the bot could not answer confidently, or answered and got 👎."""
+        where = "answered = 0 OR feedback = -1"
+        params: list[Any] = []
+        if since:
+            where = f"({where}) AND asked_at >= ?"
+            params.append(since)
+        return list(self.db["questions"].rows_where(where, params, order_by="asked_at"))

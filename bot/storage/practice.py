@@ -1,0 +1,95 @@
+"""Practice sessions, the 错题本 and 每日一题 subscriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from bot.clock import utcnow
+
+
+class PracticeQueries:
+    db: sqlite_utils.Database
+
+    # --- practice ------------------------------------------------------------------------------------
+
+    def insert_practice(self, row: dict[str, Any]) -> int:
+        return self.db["practice_sessions"].insert({**row, "created_at": utcnow()}).last_pk
+
+    def practice(self, session_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["practice_sessions"].rows_where("id = ?", [session_id]))
+        return rows[0] if rows else None
+
+    def record_practice_answer(self, session: dict[str, Any], answer: dict[str, Any], finished: bool) -> bool:
+        """Once per question of a session; the wrong-question book is updated in the same transaction."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE practice_sessions SET position = position + 1, finished_at = ? "
+                "WHERE id = ? AND position = ? AND finished_at IS NULL",
+                [answer["answered_at"] if finished else None, session["id"], answer["position"]])
+            if cursor.rowcount != 1:
+                return False
+            self.db["practice_answers"].insert({**answer, "session_id": session["id"], "user_id": session["user_id"]})
+            user_id, question_id = session["user_id"], answer["question_id"]
+            if not answer["correct"]:
+                self.db.execute(
+                    """INSERT INTO wrongbook (user_id, question_id, right_in_a_row, added_at) VALUES (?, ?, 0, ?)
+                       ON CONFLICT (user_id, question_id) DO UPDATE SET right_in_a_row = 0""",
+                    [user_id, question_id, answer["answered_at"]])
+            else:
+                self.db.execute("UPDATE wrongbook SET right_in_a_row = right_in_a_row + 1 "
+                                "WHERE user_id = ? AND question_id = ?", [user_id, question_id])
+                self.db.execute("DELETE FROM wrongbook WHERE user_id = ? AND question_id = ? AND right_in_a_row >= 2",
+                                [user_id, question_id])
+        return True
+
+    def practice_session_correct(self, session_id: int) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM practice_answers WHERE session_id = ? AND correct = 1",
+                               [session_id]).fetchone()[0]
+
+    def wrongbook(self, user_id: int) -> list[str]:
+        return [row["question_id"] for row in self.db.query(
+            "SELECT question_id FROM wrongbook WHERE user_id = ? ORDER BY added_at", [user_id])]
+
+    def practice_stats(self, user_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT question_id, correct FROM practice_answers WHERE user_id = ?", [user_id]))
+
+    def daily_subscription(self, user_id: int) -> dict[str, Any] | None:
+        rows = list(self.db["daily_subscriptions"].rows_where("user_id = ?", [user_id]))
+        return rows[0] if rows else None
+
+    def set_daily_subscription(self, user_id: int, at_time: str | None) -> None:
+        if at_time is None:
+            self.db.execute("UPDATE daily_subscriptions SET enabled = 0 WHERE user_id = ?", [user_id])
+        else:
+            self.db.execute(
+                """INSERT INTO daily_subscriptions (user_id, at_time, enabled) VALUES (?, ?, 1)
+                   ON CONFLICT (user_id) DO UPDATE SET at_time = excluded.at_time, enabled = 1""", [user_id, at_time])
+        self.db.conn.commit()
+
+    def due_daily(self, at_time: str, today: str) -> list[int]:
+        """Subscribers whose time has come today and who have not been sent today's question."""
+        return [row["user_id"] for row in self.db.query(
+            """SELECT d.user_id FROM daily_subscriptions d JOIN users u ON u.id = d.user_id
+               WHERE d.enabled = 1 AND u.active = 1 AND d.at_time <= ? AND (d.last_sent_on IS NULL OR d.last_sent_on < ?)""",
+            [at_time, today])]
+
+    def mark_daily_sent(self, user_id: int, today: str) -> bool:
+        cursor = self.db.execute(
+            "UPDATE daily_subscriptions SET last_sent_on = ? WHERE user_id = ? AND (last_sent_on IS NULL OR last_sent_on < ?)",
+            [today, user_id, today])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def mark_daily_answered(self, user_id: int, today: str, yesterday: str) -> int:
+        """Count the streak once per day: consecutive days add one, a gap starts again at one."""
+        with self.db.atomic():
+            self.db.execute(
+                """UPDATE daily_subscriptions SET
+                       streak = CASE WHEN last_answered_on = ? THEN streak WHEN last_answered_on = ? THEN streak + 1 ELSE 1 END,
+                       last_answered_on = ?
+                   WHERE user_id = ?""", [today, yesterday, today, user_id])
+        row = self.daily_subscription(user_id)
+        return row["streak"] if row else 0
