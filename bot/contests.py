@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -82,7 +82,8 @@ class AnswerOutcome:
     correct: bool = False
     points: float = 0.0
     finished: bool = False
-    attempt: dict[str, Any] | None = None
+    attempt: dict[str, Any] | None = None  # as it is after this outcome
+    following: ShownQuestion | None = None  # the next question, asked by the same step (its clock has started)
 
 
 @dataclass
@@ -93,6 +94,7 @@ class Contests:
     timezone: ZoneInfo
     clock: Callable[[], datetime] = utc_now
     rng_factory: Callable[[str], random.Random] = field(default=lambda seed: random.Random(seed))
+    _rows: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)  # contest rows by id
 
     # --- set-up ----------------------------------------------------------------------------------------
 
@@ -166,7 +168,7 @@ class Contests:
 
     def managed(self, contest_id: int, actor: Actor) -> dict[str, Any]:
         """The contest, if this actor may manage it (its organiser, or an administrator)."""
-        contest = self.storage.contest(contest_id)
+        contest = self.contest(contest_id)
         if contest is None or not may_manage_contest(actor, contest):
             raise PermissionDenied("只有该竞赛的组织者或管理员可以操作。")
         return contest
@@ -199,6 +201,7 @@ class Contests:
         for key, value in changes.items():
             setattr(spec, key, value)
         self.validate(spec)
+        self._rows.pop(contest_id, None)
         self.storage.update_contest(contest_id, {
             "title": spec.title.strip(), "description": spec.description.strip(), "starts_at": iso(spec.starts_at),
             "ends_at": iso(spec.ends_at), "question_count": spec.questions,
@@ -210,6 +213,7 @@ class Contests:
         if contest["closed_at"]:
             raise ContestError("竞赛已经结束。")
         now = iso(self.clock())
+        self._rows.pop(contest_id, None)
         self.storage.update_contest(contest_id, {"closed_at": now})
         for attempt in self.storage.contest_attempts(contest_id):
             self.storage.finish_attempt(attempt["id"], now)
@@ -229,7 +233,7 @@ class Contests:
 
     def card(self, contest_id: int, user_id: int) -> tuple[dict[str, Any], str, dict[str, Any] | None] | None:
         """What a contest's card shows this person: the contest, its status and their attempt (None: no contest)."""
-        contest = self.storage.contest(contest_id)
+        contest = self.contest(contest_id)
         if contest is None:
             return None
         return contest, self.status(contest), self.storage.attempt_of(contest_id, user_id)
@@ -285,7 +289,7 @@ class Contests:
 
     def start(self, contest_id: int, user: dict[str, Any]) -> dict[str, Any]:
         """The user's attempt at this contest, created on first start; a second start returns the same attempt."""
-        contest = self.storage.contest(contest_id)
+        contest = self.contest(contest_id)
         if contest is None:
             raise ContestError("没有这个竞赛。")
         existing = self.storage.attempt_of(contest_id, user["id"])
@@ -300,49 +304,64 @@ class Contests:
             "region": user.get("region"), "name": user.get("first_name") or str(user["id"]),
             "plan": json.dumps(self.draw(contest, user["id"])), "started_at": iso(self.clock())})
 
+    def contest(self, contest_id: int) -> dict[str, Any] | None:
+        """A contest's row, read once: only this process changes a contest (update, close), and those forget it."""
+        row = self._rows.get(contest_id)
+        if row is None:
+            row = self.storage.contest(contest_id)
+            if row is not None:
+                self._rows[contest_id] = row
+        return row
+
     def shown(self, attempt: dict[str, Any]) -> ShownQuestion | None:
         """The question this attempt is at, or None when the attempt is over."""
         plan = json.loads(attempt["plan"])
         if attempt["finished_at"] or attempt["position"] >= len(plan):
             return None
-        contest = self.storage.contest(attempt["contest_id"])
         question_id, order = plan[attempt["position"]]
         question = self.bank_provider().questions.get(question_id)
         if question is None:
             raise ContestError("题库已更新，这道题不存在了，请联系组织者。")
         return ShownQuestion(attempt["id"], attempt["position"], len(plan), question, tuple(order),
-                             contest["seconds_per_question"],
+                             self.contest(attempt["contest_id"])["seconds_per_question"],
                              parse_iso(attempt["asked_at"]) if attempt["asked_at"] else None)
 
     def ask(self, attempt_id: int, position: int) -> tuple[ShownQuestion, bool] | None:
         """The question at `position`, and True when its clock starts now. A question asked before keeps its
-        deadline however often it is shown again (开始答题 pressed twice, a lost message). None if the attempt has
-        moved on meanwhile."""
-        fresh = self.storage.mark_asked(attempt_id, position, iso(self.clock()))
-        shown = self.shown(self.storage.attempt(attempt_id))
-        if shown is None or shown.position != position or shown.asked_at is None:
+        deadline however often it is shown again (开始答题 pressed twice, a lost message). None when the attempt has
+        moved on."""
+        attempt = self.storage.attempt(attempt_id)
+        if attempt is None or attempt["position"] != position:
             return None
-        return shown, fresh
+        return self._ask(attempt)
+
+    def _ask(self, attempt: dict[str, Any]) -> tuple[ShownQuestion, bool] | None:
+        shown = self.shown(attempt)
+        if shown is None or shown.asked_at is not None:
+            return (shown, False) if shown is not None else None
+        now = self.clock()
+        if self.storage.mark_asked(attempt["id"], shown.position, iso(now)):
+            return replace(shown, asked_at=now), True
+        return self._ask(self.storage.attempt(attempt["id"]))  # asked or answered in the same instant
 
     def retime(self, attempt: dict[str, Any]) -> tuple[ShownQuestion, bool] | None:
         """After a restart of the bot: the interrupted question gets a new clock (True), once per question; asked
         again after a second restart it keeps the deadline it had (False). None when the attempt is over."""
         shown = self.shown(attempt)
-        if shown is None:
-            return None
-        if shown.asked_at is None:
-            return self.ask(attempt["id"], shown.position)
-        fresh = self.storage.retime(attempt["id"], shown.position, iso(self.clock()))
-        shown = self.shown(self.storage.attempt(attempt["id"]))
-        return (shown, fresh) if shown is not None else None
+        if shown is None or shown.asked_at is None:
+            return self._ask(attempt)
+        now = self.clock()
+        if self.storage.retime(attempt["id"], shown.position, iso(now)):
+            return replace(shown, asked_at=now), True
+        return shown, False
 
     def delivered(self, shown: ShownQuestion, message_id: int) -> ShownQuestion | None:
         """The question has reached the participant: its clock starts again now, so time spent waiting in a
         throttled send queue is not charged to them. None if it was answered or re-asked meanwhile."""
-        if not self.storage.restart_clock(shown.attempt_id, shown.position, iso(shown.asked_at), iso(self.clock()),
-                                          message_id):
+        now = self.clock()
+        if not self.storage.restart_clock(shown.attempt_id, shown.position, iso(shown.asked_at), iso(now), message_id):
             return None
-        return self.shown(self.storage.attempt(shown.attempt_id))
+        return replace(shown, asked_at=now)
 
     def answer(self, attempt_id: int, user_id: int, position: int, chosen_display: list[int]) -> AnswerOutcome:
         """Record an answer given on the server clock; double presses, old buttons and late presses change nothing."""
@@ -351,12 +370,11 @@ class Contests:
             return AnswerOutcome("not_yours")
         if attempt["finished_at"] or attempt["position"] != position or not attempt["asked_at"]:
             return AnswerOutcome("already", attempt=attempt)
-        contest = self.storage.contest(attempt["contest_id"])
         shown = self.shown(attempt)
         now = self.clock()
-        if not self.is_open(contest, now):
+        if not self.is_open(self.contest(attempt["contest_id"]), now):
             self.storage.finish_attempt(attempt_id, iso(now))
-            return AnswerOutcome("closed", shown=shown, attempt=self.storage.attempt(attempt_id))
+            return AnswerOutcome("closed", shown=shown, attempt={**attempt, "finished_at": iso(now), "asked_at": None})
         elapsed = (now - shown.asked_at).total_seconds()
         if elapsed > shown.seconds + GRACE_SECONDS:
             return self._record(attempt, shown, [], now, timed_out=True)
@@ -380,8 +398,7 @@ class Contests:
         limit_ms = shown.seconds * 1000
         time_ms = min(limit_ms, max(0, int((now - shown.asked_at).total_seconds() * 1000)))
         points = float(POINTS_PER_QUESTION) if correct else 0.0
-        contest = self.storage.contest(attempt["contest_id"])
-        if correct and contest["speed_bonus"]:
+        if correct and self.contest(attempt["contest_id"])["speed_bonus"]:
             points += round(MAX_SPEED_BONUS * (limit_ms - time_ms) / limit_ms, 1)
         finished = shown.position + 1 >= shown.total
         saved = self.storage.record_answer(attempt, {
@@ -390,8 +407,11 @@ class Contests:
             "time_ms": time_ms, "timed_out": int(timed_out), "answered_at": iso(now)}, finished)
         if not saved:
             return AnswerOutcome("already", attempt=self.storage.attempt(attempt["id"]))
+        after = {**attempt, "position": shown.position + 1, "asked_at": None if finished else iso(now),
+                 "score": attempt["score"] + points, "correct": attempt["correct"] + int(correct),
+                 "time_ms": attempt["time_ms"] + time_ms, "finished_at": iso(now) if finished else None}
         return AnswerOutcome("timed_out" if timed_out else "recorded", shown=shown, correct=correct, points=points,
-                             finished=finished, attempt=self.storage.attempt(attempt["id"]))
+                             finished=finished, attempt=after, following=None if finished else self.shown(after))
 
     def flag(self, attempt_id: int, user_id: int, position: int) -> bool:
         """答题纠错: the participant marks a question they answered as wrong; organisers see the count."""
@@ -406,7 +426,7 @@ class Contests:
         resume, closed = [], []
         now = self.clock()
         for attempt in self.storage.unfinished_attempts():
-            contest = self.storage.contest(attempt["contest_id"])
+            contest = self.contest(attempt["contest_id"])
             if self.is_open(contest, now):
                 resume.append(attempt)
             else:
@@ -419,7 +439,7 @@ class Contests:
 
     def leaderboard(self, contest_id: int, with_questions: bool = True) -> Leaderboard:
         """The standings; per-question statistics (a scan of every answer) only where they are shown."""
-        contest = self.storage.contest(contest_id)
+        contest = self.contest(contest_id)
         if contest is None:
             raise ContestError("没有这个竞赛。")
         attempts = self.storage.contest_attempts(contest_id)

@@ -37,13 +37,22 @@ async def ask_next(application: Application, chat_id: int, attempt_id: int, user
     """Send the attempt's current question, or the result when it is over.
 
     A question asked for the first time starts its clock when it is delivered; one shown again (开始答题 pressed
-    again, a lost message) keeps its deadline and its timers. The feedback on the previous answer travels in the
-    same message: inside Telegram's 30 messages a second, one message per answer serves twice as many participants
-    as an edit plus a new message."""
+    again, a lost message) keeps its deadline and its timers. After an answer, the core has already asked the next
+    question, so the press costs no further reads. The feedback on the previous answer travels in the same message:
+    inside Telegram's 30 messages a second, one message per answer serves twice as many participants as an edit
+    plus a new message."""
     services = application.bot_data.services
+    if previous is not None and previous.attempt is not None:
+        if previous.following is not None:
+            await _send_question(application, chat_id, user_id, previous.following, True, notice, previous)
+        elif previous.attempt["finished_at"]:
+            await _send_result(application, chat_id, previous.attempt, previous)
+        return
     shown = services.contests.current_question(attempt_id, user_id)
     if shown is None:
-        await _send_result(application, chat_id, attempt_id, previous)
+        attempt = services.storage.attempt(attempt_id)
+        if attempt is not None and attempt["user_id"] == user_id:
+            await _send_result(application, chat_id, attempt, previous)
         return
     asked = services.contests.ask(attempt_id, shown.position)
     if asked is None:
@@ -52,9 +61,8 @@ async def ask_next(application: Application, chat_id: int, attempt_id: int, user
     await _send_question(application, chat_id, user_id, shown, fresh, notice, previous)
 
 
-async def _send_result(application: Application, chat_id: int, attempt_id: int, previous: AnswerOutcome | None) -> None:
+async def _send_result(application: Application, chat_id: int, attempt: dict, previous: AnswerOutcome | None) -> None:
     services = application.bot_data.services
-    attempt = services.storage.attempt(attempt_id)
     board = services.contests.leaderboard(attempt["contest_id"], with_questions=False)
     preface, extra = _previous(services, previous)
     await application.bot.send_message(chat_id, preface + screens.result_text(attempt, board), parse_mode=ParseMode.HTML,

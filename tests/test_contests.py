@@ -227,3 +227,22 @@ def test_contest_file(tmp_path):
     with pytest.raises(ContestFileError) as error:
         read_contest_file(path, TZ)
     assert {str(p).split(": ")[0] for p in error.value.problems} == {f"{path}:2", f"{path}:4", f"{path}:5"}
+
+
+def test_a_press_costs_a_handful_of_statements(world):
+    """One read of the attempt, one transaction for the answer (which also asks the next question), one update when
+    the next question is delivered: the contest row is read once per process, the schema never introspected."""
+    storage, contests, accounts, clock = world
+    contest = contests.create(spec(questions=3), None, organiser_id=1)
+    attempt = contests.start(contest["id"], user(accounts, 71))
+    shown, _ = contests.ask(attempt["id"], 0)
+    contests.delivered(shown, 1)
+    statements: list[str] = []
+    storage.db.conn.set_trace_callback(statements.append)
+    clock.advance(3)
+    outcome = contests.answer(attempt["id"], 71, 0, shown.right_display)
+    following = contests.delivered(outcome.following, 2)
+    storage.db.conn.set_trace_callback(None)
+    assert outcome.status == "recorded" and following.position == 1
+    assert len(statements) <= 8, statements
+    assert not any("PRAGMA" in s or "sqlite_master" in s for s in statements), statements

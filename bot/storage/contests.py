@@ -14,28 +14,33 @@ class ContestQueries:
 
     # --- contests -----------------------------------------------------------------------------------
 
+    def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        """One row as a dict, in one statement (sqlite-utils' query() wraps every read in a savepoint)."""
+        cursor = self.db.execute(sql, params)
+        row = cursor.fetchone()
+        return dict(zip((column[0] for column in cursor.description), row)) if row is not None else None
+
     def insert_contest(self, row: dict[str, Any]) -> int:
         return self.db["contests"].insert({**row, "created_at": utcnow()}).last_pk
 
     def contest(self, contest_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["contests"].rows_where("id = ?", [contest_id]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM contests WHERE id = ?", [contest_id])
 
     def contest_by_board_token(self, token: str) -> dict[str, Any] | None:
-        rows = list(self.db["contests"].rows_where("board_token = ?", [token]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM contests WHERE board_token = ?", [token])
 
     def update_contest(self, contest_id: int, fields: dict[str, Any]) -> None:
         self.db["contests"].update(contest_id, fields)
 
     def contests(self, organiser_id: int | None = None) -> list[dict[str, Any]]:
         if organiser_id is None:
-            return list(self.db["contests"].rows_where(order_by="starts_at DESC"))
-        return list(self.db["contests"].rows_where("organiser_id = ?", [organiser_id], order_by="starts_at DESC"))
+            return list(self.db.query("SELECT * FROM contests ORDER BY starts_at DESC"))
+        return list(self.db.query("SELECT * FROM contests WHERE organiser_id = ? ORDER BY starts_at DESC",
+                                  [organiser_id]))
 
     def open_contests(self, now: str) -> list[dict[str, Any]]:
-        return list(self.db["contests"].rows_where(
-            "starts_at <= ? AND ends_at > ? AND closed_at IS NULL", [now, now], order_by="ends_at"))
+        return list(self.db.query("SELECT * FROM contests WHERE starts_at <= ? AND ends_at > ? AND closed_at IS NULL "
+                                  "ORDER BY ends_at", [now, now]))
 
     def insert_attempt(self, row: dict[str, Any]) -> dict[str, Any]:
         """Create the one attempt of a user at a contest, or return the existing one."""
@@ -47,18 +52,16 @@ class ContestQueries:
         return self.attempt_of(row["contest_id"], row["user_id"])
 
     def attempt(self, attempt_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["attempts"].rows_where("id = ?", [attempt_id]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM attempts WHERE id = ?", [attempt_id])
 
     def attempt_of(self, contest_id: int, user_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["attempts"].rows_where("contest_id = ? AND user_id = ?", [contest_id, user_id]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM attempts WHERE contest_id = ? AND user_id = ?", [contest_id, user_id])
 
     def attempts_of_user(self, user_id: int) -> list[dict[str, Any]]:
-        return list(self.db["attempts"].rows_where("user_id = ?", [user_id], order_by="started_at DESC"))
+        return list(self.db.query("SELECT * FROM attempts WHERE user_id = ? ORDER BY started_at DESC", [user_id]))
 
     def unfinished_attempts(self) -> list[dict[str, Any]]:
-        return list(self.db["attempts"].rows_where("finished_at IS NULL"))
+        return list(self.db.query("SELECT * FROM attempts WHERE finished_at IS NULL"))
 
     def mark_asked(self, attempt_id: int, position: int, asked_at: str) -> bool:
         """Start the clock of the question at `position`, unless it has started already: showing a question again
@@ -87,19 +90,26 @@ class ContestQueries:
         return cursor.rowcount == 1
 
     def record_answer(self, attempt: dict[str, Any], answer: dict[str, Any], finished: bool) -> bool:
-        """Store the answer to the current question exactly once: only if the attempt is still at that position."""
+        """Store the answer to the current question exactly once: only if the attempt is still at that position.
+
+        The next question is asked in the same step (its clock starts at the answer, and again when it is delivered),
+        so that a press costs one transaction of two statements."""
         now = answer["answered_at"]
         with self.db.atomic():
             cursor = self.db.execute(
-                """UPDATE attempts SET position = position + 1, asked_at = NULL, score = score + ?,
+                """UPDATE attempts SET position = position + 1, asked_at = ?, score = score + ?,
                        correct = correct + ?, time_ms = time_ms + ?, finished_at = ?
                    WHERE id = ? AND position = ? AND finished_at IS NULL""",
-                [answer["points"], answer["correct"], answer["time_ms"], now if finished else None,
-                 attempt["id"], answer["position"]])
+                [None if finished else now, answer["points"], answer["correct"], answer["time_ms"],
+                 now if finished else None, attempt["id"], answer["position"]])
             if cursor.rowcount != 1:
                 return False
-            self.db["answers"].insert({**answer, "attempt_id": attempt["id"], "contest_id": attempt["contest_id"],
-                                       "user_id": attempt["user_id"]})
+            self.db.execute(
+                """INSERT INTO answers (attempt_id, contest_id, user_id, position, question_id, chosen, correct, points,
+                       time_ms, timed_out, answered_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [attempt["id"], attempt["contest_id"], attempt["user_id"], answer["position"], answer["question_id"],
+                 answer["chosen"], answer["correct"], answer["points"], answer["time_ms"], answer["timed_out"], now])
         return True
 
     def finish_attempt(self, attempt_id: int, finished_at: str) -> None:
@@ -108,7 +118,7 @@ class ContestQueries:
         self.db.conn.commit()
 
     def contest_attempts(self, contest_id: int) -> list[dict[str, Any]]:
-        return list(self.db["attempts"].rows_where("contest_id = ?", [contest_id]))
+        return list(self.db.query("SELECT * FROM attempts WHERE contest_id = ?", [contest_id]))
 
     def contest_version(self, contest_id: int) -> tuple[int, int]:
         """Changes whenever someone answers or starts: (answers, attempts)."""
@@ -116,10 +126,11 @@ class ContestQueries:
                 self.db.execute("SELECT COUNT(*) FROM attempts WHERE contest_id = ?", [contest_id]).fetchone()[0])
 
     def contest_answers(self, contest_id: int) -> list[dict[str, Any]]:
-        return list(self.db["answers"].rows_where("contest_id = ?", [contest_id], order_by="attempt_id, position"))
+        return list(self.db.query("SELECT * FROM answers WHERE contest_id = ? ORDER BY attempt_id, position",
+                                  [contest_id]))
 
     def answers_of_attempt(self, attempt_id: int) -> list[dict[str, Any]]:
-        return list(self.db["answers"].rows_where("attempt_id = ?", [attempt_id], order_by="position"))
+        return list(self.db.query("SELECT * FROM answers WHERE attempt_id = ? ORDER BY position", [attempt_id]))
 
     def add_flag(self, contest_id: int, question_id: str, user_id: int) -> bool:
         cursor = self.db.execute(
