@@ -77,18 +77,22 @@ class Config:
         return base[: -len("/bot")] + "/file/bot" if base else None
 
 
-def check_can_serve(config: Config) -> None:
-    """Refuse to expose the built-in sandbox beyond this machine unless asked to in so many words.
+def sandbox_exposed(config: Config) -> bool:
+    """Whether a sandbox served by this configuration would be reachable beyond this machine without being asked to.
 
     Its control API lets anyone act as any user; a container that sets QB_HOST=0.0.0.0 and forgot the token would
     otherwise offer it to the whole network.
     """
-    host = config.host
-    loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    if config.embedded_sandbox and not loopback and not config.sandbox_public:
+    loopback = config.host == "localhost" or ipaddress.ip_address(config.host).is_loopback
+    return not loopback and not config.sandbox_public
+
+
+def check_can_serve(config: Config) -> None:
+    """`qualitybot run`: no built-in sandbox beyond this machine unless asked for in so many words."""
+    if config.embedded_sandbox and sandbox_exposed(config):
         raise ConfigError(
             f"没有设置 TELEGRAM_BOT_TOKEN（token missing）。没有令牌时会启动内置沙箱，任何人都能通过它冒充任何用户，"
-            f"所以沙箱只在本机地址上运行；QB_HOST={host} 不是本机地址。请设置 TELEGRAM_BOT_TOKEN，"
+            f"所以沙箱只在本机地址上运行；QB_HOST={config.host} 不是本机地址。请设置 TELEGRAM_BOT_TOKEN，"
             "或仅在演示时设置 QB_SANDBOX_PUBLIC=1。")
 
 

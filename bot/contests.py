@@ -35,6 +35,19 @@ class ContestError(ValueError):
         self.setting = setting
 
 
+TITLE_LIMIT, MAX_QUESTIONS = 60, 100
+
+
+def check_title(title: str) -> None:
+    if not title.strip() or len(title) > TITLE_LIMIT:
+        raise ContestError(f"竞赛名称不能为空，且不超过 {TITLE_LIMIT} 个字。", "title")
+
+
+def check_question_count(count: int | None) -> None:
+    if count is None or not 1 <= count <= MAX_QUESTIONS:
+        raise ContestError(f"题目数量应在 1 到 {MAX_QUESTIONS} 之间。", "questions")
+
+
 @dataclass
 class ContestSpec:
     title: str
@@ -109,14 +122,12 @@ class Contests:
 
     def validate(self, spec: ContestSpec, *, allow_past_start: bool = False) -> None:
         kb = self.kb_provider()
-        if not spec.title.strip() or len(spec.title) > 60:
-            raise ContestError("竞赛名称不能为空，且不超过 60 个字。", "title")
+        check_title(spec.title)
         if spec.ends_at <= spec.starts_at:
             raise ContestError("结束时间必须晚于开始时间。", "ends_at")
         if not allow_past_start and spec.ends_at <= self.clock():
             raise ContestError("结束时间已经过去，请重新设置。", "ends_at")
-        if not 1 <= spec.questions <= 100:
-            raise ContestError("题目数量应在 1 到 100 之间。", "questions")
+        check_question_count(spec.questions)
         if not 10 <= spec.seconds_per_question <= 300:
             raise ContestError("每题限时应在 10 到 300 秒之间。", "seconds_per_question")
         if not 1 <= spec.min_team_size <= 1000:
@@ -237,6 +248,11 @@ class Contests:
         if contest is None:
             return None
         return contest, self.status(contest), self.storage.attempt_of(contest_id, user_id)
+
+    def attempt_of(self, attempt_id: int, user_id: int) -> dict[str, Any] | None:
+        """An attempt, if it is this person's."""
+        attempt = self.storage.attempt(attempt_id)
+        return attempt if attempt is not None and attempt["user_id"] == user_id else None
 
     def current_question(self, attempt_id: int, user_id: int) -> ShownQuestion | None:
         """The question this person's attempt is at (None: not their attempt, or it is over)."""

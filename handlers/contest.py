@@ -50,8 +50,8 @@ async def ask_next(application: Application, chat_id: int, attempt_id: int, user
         return
     shown = services.contests.current_question(attempt_id, user_id)
     if shown is None:
-        attempt = services.storage.attempt(attempt_id)
-        if attempt is not None and attempt["user_id"] == user_id:
+        attempt = services.contests.attempt_of(attempt_id, user_id)
+        if attempt is not None:
             await _send_result(application, chat_id, attempt, previous)
         return
     asked = services.contests.ask(attempt_id, shown.position)

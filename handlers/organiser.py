@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.accounts import REGIONS
-from bot.contests import ContestError, ContestSpec
+from bot.contests import ContestError, ContestSpec, check_question_count, check_title
 from bot.exports import csv_bytes, workbook_bytes
 from bot.policy import ORGANISER, PROVINCE, PermissionDenied
 from bot.render import Button, as_int, escape
@@ -199,8 +199,10 @@ async def create_start(update: Update, context: BotContext, pressed: screens.New
 
 async def got_title(update: Update, context: BotContext) -> int:
     title = (update.effective_message.text or "").strip()
-    if not title or len(title) > 60:
-        await send(update, "名称不能为空，且不超过 60 个字。")
+    try:
+        check_title(title)
+    except ContestError as error:
+        await send(update, escape(str(error)) + " 请重新发送。")
         return TITLE
     _draft(context)["title"] = title
     await send(update, "第 2 步：请发送<b>竞赛说明</b>（给参赛者看的一两句话），或点“跳过”。",
@@ -279,8 +281,10 @@ async def got_count(update: Update, context: BotContext, pressed: screens.Wizard
         count = pressed.count
     else:
         count = as_int((update.effective_message.text or "").strip())
-    if count is None or not 1 <= count <= 100:
-        await send(update, "请发送 1–100 之间的数字。")
+    try:
+        check_question_count(count)
+    except ContestError as error:
+        await send(update, escape(str(error)) + " 请发送一个数字。")
         return COUNT
     _draft(context)["questions"] = count
     _draft(context)["categories"] = []

@@ -65,3 +65,8 @@ def test_roster_columns_are_in_the_help():
     assert result.returncode == 0
     for column in ("团队名称", "市县", "施工单位", "人数"):
         assert column in result.stdout
+
+
+def test_the_standalone_sandbox_stays_on_this_machine_too():
+    result = run_cli("sandbox", QB_HOST="0.0.0.0", QB_PORT="8099")
+    assert result.returncode == 2 and "QB_SANDBOX_PUBLIC" in result.stderr

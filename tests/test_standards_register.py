@@ -55,7 +55,7 @@ def test_a_superseded_citation_warns_with_file_and_line_and_the_check_still_pass
     assert code == 0, out
     assert out == [line_text for line_text in out if line_text.startswith(f"knowledge/topics/conc.yaml:{line}: warning: ")]
     assert len(out) == 1 and "cites GB 50010-2010" in out[0] and "GB/T 50010-2010（2024年版）" in out[0]
-    assert "1 warning(s)" in err and err.startswith("ok:")
+    assert "1 条提醒" in err and err.startswith("检查通过")
     kb = require_knowledge(knowledge_copy)  # warnings never stop the bot loading
     assert [w.line for w in kb.warnings] == [line]
 
