@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-test bench clean
+.PHONY: run test test-fast install install-test bench clean
 
 $(BIN)/qualitybot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: $(BIN)/qualitybot
 
 test: $(VENV)/.test-deps
 	PTB_TIMEDELTA=1 $(BIN)/python -m pytest -q
+
+# The edit-test loop: the unit tests of the core (about 50 s here); `make test` runs everything, as CI does.
+test-fast: $(VENV)/.test-deps
+	PTB_TIMEDELTA=1 $(BIN)/python -m pytest -q tests/unit -m "not slow"
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python benchmarks/run_all.py

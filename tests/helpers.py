@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import select
+import signal
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 import httpx
+import pytest
 
 from bot.config import Config
 from bot.runtime import Runtime, bind_socket
@@ -88,6 +94,43 @@ class SandboxClient:
         return (await self.http.get("/sandbox/state")).json()
 
 
+async def eventually(condition: Callable[[], bool], timeout: float = 10, what: str = "the condition") -> None:
+    """Wait until `condition()` holds (checked every 20 ms), instead of sleeping a guessed time and hoping."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not hold within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+class Clock:
+    """A datetime clock the test moves by hand (services take `clock=`)."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=seconds)
+
+
+class Monotonic:
+    """A time.monotonic() the test moves by hand (rate limiters, health)."""
+
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def has_button(label: str) -> Callable[[dict], bool]:
     return lambda message: any(label in button for row in message["buttons"] for button in row)
 
@@ -122,3 +165,55 @@ class RunningBot:
     @property
     def storage(self):
         return self.runtime.storage
+
+
+# --- the bot and the sandbox as processes, as an operator starts them -------------------------------
+
+def start_bot_process(tmp_path, port):
+    """`python -m bot run` with a database in tmp_path, returned once /healthz answers ok."""
+    env = {**os.environ, "QB_DB": str(tmp_path / "bot.db"), "QB_PORT": str(port), "QB_ADMIN_IDS": "9000"}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json().get("ok"):
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            pytest.fail(process.stdout.read())
+        time.sleep(0.1)
+    process.kill()
+    pytest.fail("the bot did not become healthy in 30 s")
+
+
+def wait_text_sync(base, chat_id, fragment, after=0, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = httpx.get(f"{base}/sandbox/messages", params={"chat_id": chat_id, "after": after, "wait": 2},
+                             timeout=10).json()["messages"]
+        for message in messages:
+            if fragment in (message.get("text") or ""):
+                return message
+    raise AssertionError(f"no message with {fragment!r}")
+
+
+def start_sandbox_process(tmp_path, port: int, *args: str) -> tuple[subprocess.Popen, str]:
+    """The process and the Bot API URL it printed as its first line."""
+    env = {**os.environ, "QB_PORT": str(port)}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "-m", "bot", "sandbox", *args], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ready, _, _ = select.select([process.stdout], [], [], 30)
+    if not ready:
+        process.kill()
+        pytest.fail("the sandbox printed nothing in 30 s")
+    return process, process.stdout.readline().rstrip("\n")
+
+
+def stop_process(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+    return process.stdout.read()

@@ -12,7 +12,7 @@ from bot.search.evaluate import evaluate, read_eval_set
 from bot.search.normalise import Normalised
 from bot.search.verdict import FEATURES, VerdictModel
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_heldout_floors(engine):

@@ -12,6 +12,7 @@ from bot.announcements import (BLOCKED, DELIVERED, FAILED, RETRY, RETRY_AFTER, A
                                Broadcaster, Draft, Media, SendResult)
 from bot.roles import PermissionDenied, Roles
 from bot.storage import Storage
+from tests.helpers import eventually
 
 ADMIN = 1
 
@@ -92,7 +93,7 @@ async def test_cancel_stops_and_counts(world):
     sender = ScriptedSender(delay=0.005)
     broadcaster = Broadcaster(announcements, sender, rate_per_second=200, concurrency=2)
     task = asyncio.create_task(broadcaster.run(announcement["id"]))
-    await asyncio.sleep(0.2)
+    await eventually(lambda: announcements.summary(announcement["id"]).sent >= 5, what="a few sent")
     with pytest.raises(PermissionDenied):
         announcements.cancel(announcement["id"], 999)
     summary = announcements.cancel(announcement["id"], 50)

@@ -10,17 +10,10 @@ from telegram.error import RetryAfter
 
 from bot.ratelimit import SendBudget, SlidingWindow, counted
 from bot.sandbox import limits as telegram
+from tests.helpers import Monotonic
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def drain(budget: SendBudget, clock: FakeClock, requests: list[tuple[int, bool]], seconds: float,
+def drain(budget: SendBudget, clock: Monotonic, requests: list[tuple[int, bool]], seconds: float,
           step: float = 0.001) -> list[tuple[float, int, bool]]:
     """Grant (chat, bulk) requests as the limiter allows, in order of asking, for `seconds` of fake time."""
     granted, waiting = [], list(requests)
@@ -41,7 +34,7 @@ def most_in_any_window(times: list[float], window: float) -> int:
 
 
 def test_never_more_than_the_overall_rate_in_any_second():
-    clock = FakeClock()
+    clock = Monotonic(0.0)
     budget = SendBudget(per_second=28, bulk_per_second=20, clock=clock)
     granted = drain(budget, clock, [(chat, False) for chat in range(1, 400)], 10)
     assert most_in_any_window([t for t, _, _ in granted], 1.0) == 28
@@ -49,7 +42,7 @@ def test_never_more_than_the_overall_rate_in_any_second():
 
 
 def test_broadcasts_take_what_replies_leave_and_never_more_than_their_rate():
-    clock = FakeClock()
+    clock = Monotonic(0.0)
     budget = SendBudget(per_second=28, bulk_per_second=20, clock=clock)
     requests = [(10_000 + i, True) for i in range(200)] + [(i, False) for i in range(1, 61)]
     granted = drain(budget, clock, requests, 5)
@@ -61,7 +54,7 @@ def test_broadcasts_take_what_replies_leave_and_never_more_than_their_rate():
 
 
 def test_a_private_chat_gets_a_burst_then_about_one_a_second():
-    clock = FakeClock()
+    clock = Monotonic(0.0)
     budget = SendBudget(private_burst=4, private_per_second=0.9, clock=clock)
     granted = [t for t, _, _ in drain(budget, clock, [(7, False)] * 10, 8)]
     assert len([t for t in granted if t < 0.01]) == 4
@@ -73,7 +66,7 @@ def test_a_private_chat_gets_a_burst_then_about_one_a_second():
 
 
 def test_a_group_gets_at_most_19_a_minute():
-    clock = FakeClock()
+    clock = Monotonic(0.0)
     budget = SendBudget(clock=clock)
     granted = drain(budget, clock, [(-100500, False)] * 40, 120, step=0.05)
     assert most_in_any_window([t for t, _, _ in granted], 60.0) == 19

@@ -13,24 +13,17 @@ from bot.contests import ContestError, Contests, ContestSpec
 from bot.policy import PermissionDenied
 from bot.roles import Roles
 from bot.storage import Storage
+from tests.helpers import Clock
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)
 ADMIN = 9000
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def world(knowledge_service):
     storage = Storage.memory()
-    clock = Clock()
+    clock = Clock(NOW)
     roles = Roles(storage, frozenset({ADMIN}), clock)
     contests = Contests(storage, lambda: knowledge_service.bank, lambda: knowledge_service.kb, TZ, clock=clock)
     announcements = Announcements(storage, roles, clock, TZ)

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from bot.health import CONFLICT_SECONDS, STALE_SECONDS, PollingHealth
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import Monotonic
 
 
 def test_healthy_while_polls_are_answered():
-    clock = FakeClock()
+    clock = Monotonic()
     health = PollingHealth(clock)
     assert health.problem() is None
     for _ in range(20):
@@ -24,7 +17,7 @@ def test_healthy_while_polls_are_answered():
 
 
 def test_a_rejected_token_is_for_good_until_a_poll_succeeds():
-    clock = FakeClock()
+    clock = Monotonic()
     health = PollingHealth(clock)
     health.answered(401)
     assert "token" in health.problem()
@@ -35,7 +28,7 @@ def test_a_rejected_token_is_for_good_until_a_poll_succeeds():
 
 
 def test_a_second_poller_makes_it_unhealthy_until_it_stops():
-    clock = FakeClock()
+    clock = Monotonic()
     health = PollingHealth(clock)
     health.answered(409)
     health.answered(200)  # the copies take turns: some polls still succeed
@@ -46,7 +39,7 @@ def test_a_second_poller_makes_it_unhealthy_until_it_stops():
 
 
 def test_no_answers_for_too_long():
-    clock = FakeClock()
+    clock = Monotonic()
     health = PollingHealth(clock)
     clock.now += STALE_SECONDS + 1
     assert "no answer" in health.problem()

@@ -14,21 +14,11 @@ from bot.contests import ContestError, Contests, ContestSpec
 from bot.leaderboard import ParticipantResult, TeamInfo, rank_individuals, rank_teams
 from bot.policy import Actor, PermissionDenied
 from bot.storage import Storage
+from tests.helpers import Clock
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2025, 9, 20, 1, 0, tzinfo=timezone.utc)
 ORGANISER_1 = Actor(1, roles={"organiser": "全省"})
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

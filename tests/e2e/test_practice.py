@@ -10,17 +10,9 @@ import pytest
 
 from bot.practice import Practice, PracticeError
 from bot.storage import Storage
-from tests.helpers import has_button
+from tests.helpers import Clock, has_button
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture

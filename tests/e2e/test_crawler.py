@@ -24,7 +24,7 @@ from bot.ui.menu import STALE_BUTTON
 from tests.helpers import ADMIN_ID, RunningBot, make_config
 
 pytestmark = pytest.mark.slow
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PRESS_BUDGET = 400
 PASSES = 40
 # A screen without buttons is fine when it asks for typed input or is a finished document or picture.

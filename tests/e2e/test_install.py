@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCKER_COPIES = ("pyproject.toml", "README.md", "bot", "handlers", "knowledge")
 pytestmark = pytest.mark.slow
 

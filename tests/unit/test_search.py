@@ -12,7 +12,7 @@ from bot.qa import followup_section
 from bot.search.engine import VERDICTS
 from bot.search.evaluate import evaluate, read_eval_set
 
-DEV_SET = Path(__file__).parent / "data" / "qa_dev.jsonl"
+DEV_SET = Path(__file__).parents[1] / "data" / "qa_dev.jsonl"
 
 
 def test_normalisation_folds_script_width_emoji_repeats_and_filler(engine):

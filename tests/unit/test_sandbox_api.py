@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from bot.sandbox.limits import Limits
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.state import SandboxState
-from tests.test_sandbox_limits import FakeClock
+from tests.helpers import Monotonic
 
 TOKEN = "123:sandbox-test-token-0123456789"
 
@@ -18,7 +18,7 @@ TOKEN = "123:sandbox-test-token-0123456789"
 @pytest.fixture
 def api(tmp_path):
     """Telegram's limits on a clock that stands still unless a test moves it (state.limits.clock.advance)."""
-    state = SandboxState(tmp_path / "journal.jsonl", limits=Limits(clock=FakeClock()))
+    state = SandboxState(tmp_path / "journal.jsonl", limits=Limits(clock=Monotonic()))
     client = TestClient(Starlette(routes=SandboxServer(state, TOKEN).routes()))
     client.post("/sandbox/users", json={"id": 42, "first_name": "测试", "started": True})
     yield client, state

@@ -13,28 +13,18 @@ from starlette.testclient import TestClient
 from bot.sandbox.limits import LimitSettings, Limits, SlidingWindow, TokenBucket, is_counted
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.state import SandboxState
+from tests.helpers import Monotonic
 
 TOKEN = "123:sandbox-test-token-0123456789"
 USER = 42
 TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
-class FakeClock:
-    def __init__(self, now: float = 1000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 # --- the arithmetic --------------------------------------------------------------------------------------
 
 
 def test_private_bucket_allows_a_burst_then_one_a_second():
-    clock = FakeClock()
+    clock = Monotonic()
     limits = Limits(clock=clock)
     for _ in range(5):
         assert limits.check(1, private=True) is None
@@ -63,7 +53,7 @@ def test_bucket_refills_to_its_capacity_only():
 
 
 def test_refused_calls_use_up_no_budget():
-    clock = FakeClock()
+    clock = Monotonic()
     limits = Limits({"private_burst": 1}, clock=clock)
     limits.record(1, True, "sendMessage")
     for _ in range(10):
@@ -73,7 +63,7 @@ def test_refused_calls_use_up_no_budget():
 
 
 def test_group_window_is_20_in_any_60_seconds():
-    clock = FakeClock()
+    clock = Monotonic()
     limits = Limits(clock=clock)
     for _ in range(20):
         assert limits.check(-100, private=False) is None
@@ -88,7 +78,7 @@ def test_group_window_is_20_in_any_60_seconds():
 
 
 def test_bot_window_is_30_in_any_second_across_chats():
-    clock = FakeClock()
+    clock = Monotonic()
     limits = Limits(clock=clock)
     for chat in range(30):
         assert limits.check(chat, private=True) is None
@@ -105,7 +95,7 @@ def test_bot_window_is_30_in_any_second_across_chats():
 
 
 def test_limits_switch_off_one_by_one_or_all_at_once():
-    clock = FakeClock()
+    clock = Monotonic()
     limits = Limits({"private_burst": 0, "bot_per_second": 3}, clock=clock)
     for _ in range(3):
         assert limits.check(1, private=True) is None, "no private limit"
@@ -133,7 +123,7 @@ def test_counted_methods():
 
 
 def test_peaks_and_traffic_are_recorded():
-    clock = FakeClock()
+    clock = Monotonic()
     limits = Limits({"enabled": False}, clock=clock)
     for step in range(8):
         limits.record(7, True, "sendMessage")
@@ -144,7 +134,7 @@ def test_peaks_and_traffic_are_recorded():
 
 
 def test_callbacks_expire_after_the_timeout():
-    clock = FakeClock()
+    clock = Monotonic()
     limits = Limits(clock=clock)
     pressed = clock()
     clock.advance(15.0)
@@ -160,7 +150,7 @@ def test_callbacks_expire_after_the_timeout():
 
 @pytest.fixture
 def api(tmp_path):
-    clock = FakeClock()
+    clock = Monotonic()
     state = SandboxState(tmp_path / "journal.jsonl", limits=Limits(clock=clock))
     client = TestClient(Starlette(routes=SandboxServer(state, TOKEN).routes()))
     client.post("/sandbox/users", json={"id": USER, "first_name": "测试", "started": True})

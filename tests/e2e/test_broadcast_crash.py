@@ -11,7 +11,7 @@ from bot.announcements import Announcements, Draft
 from bot.roles import Roles
 from bot.sandbox.state import SandboxState
 from bot.storage import Storage
-from tests.test_process import free_port, start
+from tests.helpers import free_port, start_bot_process
 
 USERS = range(40_000, 41_500)
 OFFICER = 39_999
@@ -47,7 +47,7 @@ def test_kill_in_the_middle_of_a_broadcast(tmp_path, monkeypatch):
     announcement_id = prepare(tmp_path)
     monkeypatch.setenv("QB_BROADCAST_RATE", "150")
     port = free_port()
-    process = start(tmp_path, port)  # the broadcast was stored as 'sending': it starts on its own
+    process = start_bot_process(tmp_path, port)  # the broadcast was stored as 'sending': it starts on its own
     try:
         deadline = time.monotonic() + 60
         while counts(tmp_path / "bot.db").get("sent", 0) < 400 and time.monotonic() < deadline:
@@ -57,7 +57,7 @@ def test_kill_in_the_middle_of_a_broadcast(tmp_path, monkeypatch):
         before = counts(tmp_path / "bot.db")
         assert 400 <= before.get("sent", 0) < len(USERS) + 1, before
 
-        process = start(tmp_path, port)
+        process = start_bot_process(tmp_path, port)
         deadline = time.monotonic() + 90
         while counts(tmp_path / "bot.db").get("pending", 0) + counts(tmp_path / "bot.db").get("sending", 0) and \
                 time.monotonic() < deadline:

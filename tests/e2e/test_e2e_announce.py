@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.helpers import ADMIN_ID, RunningBot, has_button, make_config
+from tests.helpers import ADMIN_ID, RunningBot, eventually, has_button, make_config
 
 OFFICER = 700
 RECIPIENTS = range(10_000, 11_500)
@@ -137,8 +136,8 @@ async def test_unsubscribe_block_and_notice_list(fast_bot):
     await client.press(20_001, "确定退订公告")
     assert bot.storage.get_user(20_001)["notify_announcements"] == 0
     await client.http.post("/sandbox/block", json={"user_id": 20_002})
-    await asyncio.sleep(0.5)
-    assert bot.storage.get_user(20_002)["active"] == 0, "my_chat_member(kicked) marks the user inactive at once"
+    # my_chat_member(kicked) marks the user inactive at once
+    await eventually(lambda: bot.storage.get_user(20_002)["active"] == 0, what="the blocked user marked inactive")
     second = announcements.create(OFFICER, Draft("第二条公告", None, ["三亚市"]))
     await bot.runtime.application.bot_data.broadcasting.launch(second["id"])
     await client.wait_for(OFFICER, lambda m: "第二条公告" in (m.get("text") or ""))

@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.reports import RegionStatus, ReportError, Reports, pack_archive
 from bot.roles import PermissionDenied, Roles
 from bot.storage import Storage
-from tests.helpers import ADMIN_ID, has_button
+from tests.helpers import ADMIN_ID, Clock, has_button
 
 PROVINCE_USER, SANYA, HAIKOU = 900, 901, 902
 
@@ -24,14 +24,6 @@ def grant(storage, user_id, scope, region):
     storage.upsert_user(user_id, f"局{user_id}", None)
     storage.update_user(user_id, region=region, role="manager")
     storage.grant_role(user_id, "bureau", scope, ADMIN_ID)
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 def test_rules_deadline_scope_replacement_and_reminders():

@@ -4,67 +4,35 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
-import pytest
 
-from tests.helpers import free_port
-
-
-def start(tmp_path, port):
-    env = {**os.environ, "QB_DB": str(tmp_path / "bot.db"), "QB_PORT": str(port), "QB_ADMIN_IDS": "9000"}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json().get("ok"):
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            pytest.fail(process.stdout.read())
-        time.sleep(0.1)
-    process.kill()
-    pytest.fail("the bot did not become healthy in 30 s")
-
-
-def wait_text(base, chat_id, fragment, after=0, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        messages = httpx.get(f"{base}/sandbox/messages", params={"chat_id": chat_id, "after": after, "wait": 2},
-                             timeout=10).json()["messages"]
-        for message in messages:
-            if fragment in (message.get("text") or ""):
-                return message
-    raise AssertionError(f"no message with {fragment!r}")
+from tests.helpers import free_port, start_bot_process, wait_text_sync
 
 
 def test_run_restart_and_signals(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = start(tmp_path, port)
+    process = start_bot_process(tmp_path, port)
     try:
         httpx.post(f"{base}/sandbox/users", json={"id": 1001, "first_name": "张工"})
         httpx.post(f"{base}/sandbox/send", json={"user_id": 1001, "text": "/start"})
-        wait_text(base, 1001, "第一步")
+        wait_text_sync(base, 1001, "第一步")
         assert httpx.post(f"{base}/sandbox/press", json={"user_id": 1001, "text": "儋州"}).status_code == 200
-        wait_text(base, 1001, "第二步")
+        wait_text_sync(base, 1001, "第二步")
         httpx.post(f"{base}/sandbox/press", json={"user_id": 1001, "text": "其他"})
-        wait_text(base, 1001, "登记完成")
+        wait_text_sync(base, 1001, "登记完成")
         process.send_signal(signal.SIGHUP)  # reload the knowledge base in place
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
         output = process.stdout.read()
         assert "Knowledge base reloaded" in output and "Traceback" not in output
 
-        process = start(tmp_path, port)  # the sandbox journal and the database survive the restart
+        process = start_bot_process(tmp_path, port)  # the sandbox journal and the database survive the restart
         last = max(m["message_id"] for m in httpx.get(f"{base}/sandbox/messages",
                                                       params={"chat_id": 1001}).json()["messages"])
         httpx.post(f"{base}/sandbox/send", json={"user_id": 1001, "text": "/me"})
-        profile = wait_text(base, 1001, "我的信息", after=last)
+        profile = wait_text_sync(base, 1001, "我的信息", after=last)
         assert "儋州市" in profile["text"] and "其他" in profile["text"]
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -10,8 +9,8 @@ import sys
 import httpx
 import pytest
 
-from tests.helpers import free_port, has_button
-from tests.test_sandbox_standalone import start_sandbox, stop
+from tests.helpers import eventually, free_port, has_button
+from tests.helpers import start_sandbox_process, stop_process
 
 BAD_TOKEN = "424242:AAH-this-token-was-revoked-by-BotFather_x9"
 
@@ -20,14 +19,14 @@ BAD_TOKEN = "424242:AAH-this-token-was-revoked-by-BotFather_x9"
 def test_a_rejected_token_is_one_line_and_never_printed(tmp_path):
     """Telegram answers getMe with 401: python-telegram-bot's InvalidToken message would print the whole token."""
     port = free_port()
-    sandbox, _ = start_sandbox(tmp_path, port)  # it knows only its own token, so ours is rejected
+    sandbox, _ = start_sandbox_process(tmp_path, port)  # it knows only its own token, so ours is rejected
     try:
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": BAD_TOKEN, "QB_BOT_API_URL": f"http://127.0.0.1:{port}",
                "QB_DB": str(tmp_path / "bot.db"), "QB_PORT": str(free_port()), "QB_LOG_LEVEL": "DEBUG"}
         result = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, capture_output=True,
                                 text=True, timeout=60)
     finally:
-        stop(sandbox)
+        stop_process(sandbox)
     assert result.returncode == 1
     secret = BAD_TOKEN.split(":", 1)[1]
     assert secret not in result.stdout + result.stderr
@@ -39,9 +38,8 @@ async def test_health_fails_while_a_second_copy_polls(bot):
     assert bot.runtime.health()["ok"]
     api = f"{bot.runtime.url}/bot{bot.config.effective_token}/getUpdates"
     async with httpx.AsyncClient(timeout=30) as other:  # a second copy of the bot, polling with the same token
-        for _ in range(3):
-            await other.post(api, data={"timeout": 1})
-            await asyncio.sleep(0.3)
+        await other.post(api, data={"timeout": 1})  # its poll ends the bot's waiting one with 409
+        await eventually(lambda: not bot.runtime.health()["ok"], what="health failing")
     status = bot.runtime.health()
     assert not status["ok"] and "409" in status["problem"]
     response = await bot.client.http.get("/healthz")
@@ -67,9 +65,7 @@ async def test_an_edited_message_is_not_answered_again(bot):
 async def test_health_fails_for_good_when_the_token_is_revoked_while_running(bot):
     assert (await bot.client.http.get("/healthz")).status_code == 200
     await bot.client.http.post("/sandbox/token", json={"token": "1:revoked-at-BotFather-abcdefghijklmno"})
-    for _ in range(150):  # the poll under way ends within its 10 s timeout; the next one is refused
-        if not bot.runtime.health()["ok"]:
-            break
-        await asyncio.sleep(0.1)
+    # the poll under way ends within its 10 s timeout; the next one is refused
+    await eventually(lambda: not bot.runtime.health()["ok"], timeout=15, what="health failing")
     response = await bot.client.http.get("/healthz")
     assert response.status_code == 503 and "token" in response.json()["problem"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.cli import main
 from bot.storage import Storage
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def readme_block(after: str, language: str) -> str:

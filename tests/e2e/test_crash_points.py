@@ -25,7 +25,7 @@ from bot.knowledge import require_knowledge
 from bot.roles import Roles
 from bot.sandbox.state import SandboxState
 from bot.storage import Storage
-from tests.test_process import free_port, start
+from tests.helpers import free_port, start_bot_process
 
 KILLS = 20
 PLAYERS = range(60_000, 60_012)
@@ -144,7 +144,7 @@ def test_twenty_kills_during_a_contest_and_a_broadcast(tmp_path, monkeypatch):
     rng = random.Random(SEED)
     progress = []
     for _ in range(KILLS):
-        process = start(tmp_path, port)
+        process = start_bot_process(tmp_path, port)
         players = Players(f"http://127.0.0.1:{port}", tmp_path / "bot.db", bank)
         players.start()
         time.sleep(rng.uniform(0.3, 2.5))
@@ -154,7 +154,7 @@ def test_twenty_kills_during_a_contest_and_a_broadcast(tmp_path, monkeypatch):
         players.join(10)
         progress.append(check_invariants(tmp_path, contest_id))
 
-    process = start(tmp_path, port)  # a last, orderly run lets the broadcast finish
+    process = start_bot_process(tmp_path, port)  # a last, orderly run lets the broadcast finish
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
