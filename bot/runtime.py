@@ -29,6 +29,10 @@ from bot.webpages import board_routes, sandbox_page_routes
 
 log = logging.getLogger(__name__)
 
+# Longer than the HTTP clients' own keep-alive (httpx: 5 s): were the server to close an idle connection
+# just as a client reuses it, a send would fail without an answer and have to count as ambiguous.
+KEEP_ALIVE_SECONDS = 75
+
 
 class _EmbeddedServer(uvicorn.Server):
     """uvicorn without its own signal handling: the process's owner decides when to stop."""
@@ -101,7 +105,8 @@ class Runtime:
                                         self._deliver))
         web = build_web_app(routes, self.health)
         self._server = _EmbeddedServer(uvicorn.Config(web, log_level="warning", lifespan="off",
-                                                      timeout_graceful_shutdown=2))
+                                                      timeout_graceful_shutdown=2,
+                                                      timeout_keep_alive=KEEP_ALIVE_SECONDS))
         self._server_task = asyncio.create_task(self._server.serve(sockets=[sock]))
         while not self._server.started:
             if self._server_task.done():

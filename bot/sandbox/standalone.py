@@ -33,13 +33,14 @@ def build_app(state: SandboxState, token: str) -> Starlette:
 async def serve(host: str, port: int, token: str, journal: Path | None = None,
                 stop: asyncio.Event | None = None) -> None:
     """Serve until SIGINT or SIGTERM (or until `stop` is set, for callers that own the signals)."""
-    from bot.runtime import bind_socket  # the same listening socket as the bot's (TCP_NODELAY, port 0)
+    from bot.runtime import KEEP_ALIVE_SECONDS, bind_socket  # the same socket and keep-alive as the bot's
 
     state = SandboxState(journal)
     sock = bind_socket(host, port)
     port = sock.getsockname()[1]
     server = _QuietServer(uvicorn.Config(build_app(state, token), log_level="warning", lifespan="off",
-                                         timeout_graceful_shutdown=2))
+                                         timeout_graceful_shutdown=2,
+                                         timeout_keep_alive=KEEP_ALIVE_SECONDS))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     if stop is None:
         stop = asyncio.Event()
