@@ -132,8 +132,10 @@ def sandbox_page_routes(services: Services, sandbox: SandboxState) -> list[Route
         if not name or region not in REGION_NAMES or role not in ROLES:
             return JSONResponse({"ok": False, "error": "unknown region or role"}, status_code=400)
         raw_id = body.get("id")
-        user_id = as_int(str(raw_id)) if raw_id is not None and not isinstance(raw_id, bool) else \
-            max([100_000, *sandbox.users]) + 1
+        if raw_id is None:
+            user_id = max([100_000, *sandbox.users]) + 1
+        else:  # JSON true is not the number 1
+            user_id = None if isinstance(raw_id, bool) else as_int(str(raw_id))
         if user_id is None or not 0 < user_id <= MAX_USER_ID:
             return JSONResponse({"ok": False, "error": f"id must be a whole number from 1 to {MAX_USER_ID}"},
                                 status_code=400)

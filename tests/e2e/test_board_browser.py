@@ -55,6 +55,8 @@ async def test_board_updates_live_and_escapes_names(bot):
         assert await page.locator("#people li").count() == 1
         assert await page.locator("#teams img").count() == 0 and await page.locator("#people b").count() == 0
         assert "<img src=x onerror=alert(1)>" in await page.locator("#teams .name").first.text_content()
+        # a name with a right-to-left override cannot turn its neighbours around
+        assert await page.locator("#teams .name").first.evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
         assert await page.locator("#qr").evaluate("img => img.naturalWidth") > 0
 
         await context.set_offline(True)  # the hall's network drops ...

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.render import as_int, escape, split_message
+from bot.render import as_int, escape, plain_name, split_message
 from bot.ui.ask import OpenSection, OpenTopic
 from bot.ui.contest import ContestCard
 
@@ -31,3 +31,9 @@ def test_numbers_from_users_are_plain_and_bounded():
         assert as_int(bad) is None, bad
     assert ContestCard.unpack("co:" + "9" * 25) is None
     assert ContestCard.unpack("co:²") is None
+
+
+def test_names_lose_direction_controls():
+    assert plain_name(" \u202e王五\u2066 ") == "王五"
+    assert plain_name("李\u200f班长") == "李班长"
+    assert plain_name(None) == ""
