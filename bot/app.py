@@ -7,7 +7,7 @@ import logging
 import warnings
 from typing import Any, Awaitable
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
@@ -27,18 +27,6 @@ warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PT
 
 # Updates in progress at once, across all users; the rest wait their turn in python-telegram-bot's queue.
 MAX_CONCURRENT_UPDATES = 512
-
-BOT_COMMANDS = [
-    ("start", "主菜单"),
-    ("topics", "按分类浏览知识库"),
-    ("ask", "提问（群聊中使用）"),
-    ("contest", "答题竞赛"),
-    ("rank", "竞赛排行榜"),
-    ("practice", "每日练习与错题本"),
-    ("me", "我的信息：市县、身份、团队"),
-    ("join", "用团队码加入项目部"),
-    ("help", "使用说明"),
-]
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
@@ -84,8 +72,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 async def _post_init(application: Application) -> None:
     """Runs once the bot is known (getMe succeeded), before updates arrive."""
     application.bot_data.services.bot_username = application.bot.username
-    await application.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
-    # features that must catch up after a restart (interrupted contest questions, for one) registered these
+    # features that must catch up after a restart (interrupted contest questions, for one) or send something first
+    # (the "/" menu of each role, handlers.commands) registered these
     for hook in application.bot_data.on_start:
         await hook(application)
     await application.bot_data.broadcasting.start()
@@ -108,12 +96,13 @@ def build_application(config: Config, services: Services, request: BaseRequest |
     from handlers.common import markup
     from handlers.context import BotContext, BotData
 
+    budget = SendBudget(bulk_per_second=config.broadcast_rate, enabled=config.rate_limit)
     builder = (
         ApplicationBuilder()
         .token(config.effective_token)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         # One send budget for the token: replies first, broadcasts with what is left, inside Telegram's limits.
-        .rate_limiter(SendBudget(bulk_per_second=config.broadcast_rate, enabled=config.rate_limit))
+        .rate_limiter(budget)
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .post_init(_post_init)
     )
@@ -122,7 +111,7 @@ def build_application(config: Config, services: Services, request: BaseRequest |
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        builder = builder.request(RetryingRequest(connection_pool_size=32, read_timeout=config.api_timeout, write_timeout=20))
+        builder = builder.request(RetryingRequest(budget.pace_repeat, connection_pool_size=32, read_timeout=config.api_timeout, write_timeout=20))
         if health is not None:
             builder = builder.get_updates_request(PollingRequest(health, read_timeout=config.api_timeout))
     application = builder.build()

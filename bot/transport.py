@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import httpx
 from telegram.error import NetworkError, TimedOut
@@ -65,7 +65,14 @@ def _already_done(payload: bytes) -> bool:
 
 
 class RetryingRequest(HTTPXRequest):
-    """python-telegram-bot's HTTPX transport with the repeat rules above (RetryAfter stays with the rate limiter)."""
+    """python-telegram-bot's HTTPX transport with the repeat rules above (RetryAfter stays with the rate limiter).
+
+    `pace(method, chat_id)`, when given, is awaited before each repeat, so that repeated sends stay inside the
+    flood limits like first tries (the rate limiter wraps the whole call, repeats included)."""
+
+    def __init__(self, pace: Callable[[str, Any], Awaitable[None]] | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.pace = pace
 
     async def do_request(self, url: str, method: str, request_data=None, **kwargs) -> tuple[int, bytes]:
         api_method = _method(url)
@@ -90,6 +97,8 @@ class RetryingRequest(HTTPXRequest):
                     return status, payload
                 log.warning("Bot API %s answered %s; trying again", api_method, status)
             await asyncio.sleep(BACKOFF_SECONDS * 2 ** attempt)
+            if self.pace is not None:
+                await self.pace(api_method, (request_data.parameters if request_data else {}).get("chat_id"))
 
 
 class PollingRequest(HTTPXRequest):
