@@ -10,7 +10,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import check_citations, load_knowledge, load_register, normalise_phrase
+from bot.knowledge import load_knowledge, normalise_phrase
+from bot.standards import check_citations, load_register
 from bot.yamlfile import LineDict, Problem, iter_entries
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,9 @@ JUDGE_OPTIONS = ["正确", "错误"]
 LETTERS = "ABCD"
 STEM_LIMIT = 200
 OPTION_LIMIT = 60          # longer options do not fit a phone screen even in the message body
-BUTTON_OPTION_LIMIT = 40   # longer options are shown in the body, buttons carry A/B/C/D
+# Telegram cuts long button labels on phones: when every option of a question is this short, the options are on
+# the buttons only; otherwise they are written in the message and the buttons carry A/B/C/D.
+BUTTON_OPTION_LIMIT = 16
 EXPLANATION_LIMIT = 120
 DUPLICATE_STEM_SIMILARITY = 90.0
 QUESTION_KEYS = {"id", "type", "stem", "options", "answer", "explanation", "topic", "difficulty", "source"}
@@ -49,7 +52,7 @@ class QuizQuestion:
     @property
     def long_options(self) -> bool:
         """Options too long for buttons: shown in the message body, buttons carry A/B/C/D."""
-        return any(len(option) > BUTTON_OPTION_LIMIT for option in self.options)
+        return not options_fit_buttons(self.options)
 
     def as_json(self) -> dict[str, Any]:
         answer: Any = self.answer_letters if self.type != "multiple" else list(self.answer_letters)
@@ -59,6 +62,11 @@ class QuizQuestion:
         if self.source:
             record["source"] = self.source
         return record
+
+
+def options_fit_buttons(options: tuple[str, ...] | list[str]) -> bool:
+    """The one rule for where options are shown: full text on the buttons only when every option is short."""
+    return all(len(option) <= BUTTON_OPTION_LIMIT for option in options)
 
 
 @dataclass

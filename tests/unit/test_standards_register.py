@@ -5,7 +5,8 @@ import pytest
 
 from bot.cli import main
 from bot.config import KNOWLEDGE_DIR
-from bot.knowledge import KnowledgeError, citation_pattern, load_knowledge, load_register, require_knowledge
+from bot.knowledge import KnowledgeError, load_knowledge, require_knowledge
+from bot.standards import citation_pattern, load_register
 from bot.quiz import load_bank, require_bank
 
 ENTRY = "      - code: {code}\n        name: 引用测试\n"
