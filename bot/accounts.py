@@ -83,7 +83,11 @@ class Accounts:
 
     def touch(self, user_id: int, first_name: str, username: str | None) -> dict[str, Any]:
         """Record that the user exists (first contact or a changed name) and return them."""
-        self.storage.upsert_user(user_id, plain_name(first_name), username)
+        name = plain_name(first_name)
+        user = self.storage.get_user(user_id)
+        if user and user["first_name"] == name and user["username"] == username and user["active"]:
+            return user  # the usual case: nothing to write on every tap
+        self.storage.upsert_user(user_id, name, username)
         return self.storage.get_user(user_id)
 
     def get(self, user_id: int) -> dict[str, Any] | None:

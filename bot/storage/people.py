@@ -132,7 +132,11 @@ class PeopleQueries:
     # --- question log ----------------------------------------------------------------------------
 
     def log_question(self, entry: dict[str, Any]) -> int:
-        return self.db["questions"].insert({**entry, "asked_at": utcnow()}).last_pk
+        row = {**entry, "asked_at": utcnow()}  # keys are the engine's own field names, never user input
+        cursor = self.db.execute(f"INSERT INTO questions ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                 list(row.values()))
+        self.db.conn.commit()
+        return cursor.lastrowid
 
     def question(self, question_id: int) -> dict[str, Any] | None:
         rows = list(self.db["questions"].rows_where("id = ?", [question_id]))
