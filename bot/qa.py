@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from rapidfuzz import fuzz
 
 from bot.knowledge import KnowledgeBase, Topic
 from bot.quiz import QuestionBank, require_bank
-from bot.search.engine import SearchEngine, SearchResult
+from bot.search.engine import Hit, SearchEngine, SearchResult
 from bot.search.normalise import Normalised
 from bot.storage import Storage
 
@@ -91,6 +91,11 @@ class Answer:
         return LastAnswer(self.topic.id, self.question_id, time.monotonic()) if self.topic else None
 
 
+# Why an answer got 👎: asked once, right after the press, and shown in `kb gaps`.
+FEEDBACK_REASONS: dict[str, str] = {"off": "答非所问", "wrong": "内容有误", "unclear": "看不懂"}
+ALTERNATIVES = 3  # other topics offered after a 👎
+
+
 @dataclass
 class GapGroup:
     example: str
@@ -98,6 +103,15 @@ class GapGroup:
     questions: list[str]
     last_asked: str
     downvoted: int
+    reasons: dict[str, list[str]] = field(default_factory=dict)  # 👎 reason -> the cards it was given on
+
+    def reasons_text(self) -> str:
+        """'答非所问×2（leak.floor）; 看不懂×1' for the report."""
+        parts = []
+        for reason, topics in self.reasons.items():
+            shown = "、".join(dict.fromkeys(t for t in topics if t))
+            parts.append(f"{FEEDBACK_REASONS.get(reason, reason)}×{len(topics)}" + (f"（{shown}）" if shown else ""))
+        return "; ".join(parts)
 
 
 class QuestionAnswering:
@@ -135,6 +149,20 @@ class QuestionAnswering:
         """'saved', 'already' (one vote per question) or 'invalid' (no such question, or someone else's)."""
         return self.storage.set_feedback(question_id, user_id, 1 if helpful else -1)
 
+    def feedback_reason(self, question_id: int, user_id: int, reason: str, topic_id: str | None) -> str:
+        """Why the asker's 👎 (on the card of `topic_id`): 'saved', 'already' (recorded once) or 'invalid'."""
+        if reason not in FEEDBACK_REASONS:
+            return "invalid"
+        return self.storage.set_feedback_reason(question_id, user_id, reason, topic_id or None)
+
+    def alternatives(self, question_id: int, user_id: int, shown_topic: str | None) -> list[Hit]:
+        """The other topics the matcher finds for the asker's question, without the card they turned down."""
+        row = self.storage.question(question_id)
+        if row is None or row["user_id"] != user_id:
+            return []
+        result = self.knowledge.engine.search(row["question"], top=ALTERNATIVES + 1)
+        return [hit for hit in result.hits if hit.id != shown_topic][:ALTERNATIVES]
+
 
 def find_gaps(storage: Storage, since: str | None = None, similarity: float = 70.0) -> list[GapGroup]:
     """Unanswered and 👎 questions, grouped by similarity, most frequent first."""
@@ -145,12 +173,14 @@ def find_gaps(storage: Storage, since: str | None = None, similarity: float = 70
             if fuzz.token_sort_ratio(key, group["key"]) >= similarity:
                 break
         else:
-            group = {"key": key, "questions": [], "last": row["asked_at"], "down": 0}
+            group = {"key": key, "questions": [], "last": row["asked_at"], "down": 0, "reasons": {}}
             groups.append(group)
         group["questions"].append(row["question"])
         group["last"] = max(group["last"], row["asked_at"])
         group["down"] += int(row["feedback"] == -1)
+        if row.get("feedback_reason"):
+            group["reasons"].setdefault(row["feedback_reason"], []).append(row.get("feedback_topic") or "")
     result = [GapGroup(example=g["questions"][0], count=len(g["questions"]), questions=g["questions"],
-                       last_asked=g["last"], downvoted=g["down"]) for g in groups]
+                       last_asked=g["last"], downvoted=g["down"], reasons=g["reasons"]) for g in groups]
     result.sort(key=lambda g: (-g.count, g.last_asked))
     return result

@@ -9,6 +9,7 @@ from bot.announcements import Announcements
 from bot.config import Config
 from bot.contests import Contests
 from bot.practice import Practice
+from bot.profile import Profiles
 from bot.qa import KnowledgeService, QuestionAnswering
 from bot.reports import Reports
 from bot.roles import Roles
@@ -27,6 +28,7 @@ class Services:
     roles: Roles
     announcements: Announcements
     reports: Reports
+    profiles: Profiles
     bot_username: str = "qualitybot_sandbox_bot"  # replaced by the real one once the bot knows itself (getMe)
 
     @classmethod
@@ -38,5 +40,6 @@ class Services:
         return cls(config=config, storage=storage, accounts=Accounts(storage), knowledge=knowledge,
                    qa=QuestionAnswering(storage, knowledge), contests=contests, practice=practice, roles=roles,
                    announcements=Announcements(storage, roles, contests.clock, config.tz, lambda: knowledge.kb),
-                   reports=Reports(storage, roles, contests.clock))
+                   reports=Reports(storage, roles, contests.clock),
+                   profiles=Profiles(storage, config.tz, contests.clock))
 

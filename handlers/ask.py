@@ -94,14 +94,32 @@ async def on_section(update: Update, context: BotContext, pressed: screens.OpenS
 
 
 async def on_feedback(update: Update, context: BotContext, pressed: screens.Feedback) -> None:
-    """👍 or 👎, once, by the person who asked."""
+    """👍 or 👎, once, by the person who asked; a 👎 is followed by one question: why."""
     outcome = context.services.qa.feedback(pressed.question, update.effective_user.id, pressed.helpful)
-    if outcome == "saved":
-        await update.callback_query.answer("感谢反馈！" if pressed.helpful else "感谢反馈，我们会改进这条答案。")
+    if outcome == "saved" and pressed.helpful:
+        await update.callback_query.answer(screens.FEEDBACK_THANKS)
+    elif outcome == "saved":
+        await send(update, *screens.feedback_reasons(pressed.question, pressed.topic))
+        await update.callback_query.answer()
     elif outcome == "already":
-        await update.callback_query.answer("已经评价过了")
+        await update.callback_query.answer(screens.FEEDBACK_ALREADY)
     else:
         await stale(update)
+
+
+async def on_feedback_reason(update: Update, context: BotContext, pressed: screens.FeedbackReason) -> None:
+    """答非所问 / 内容有误 / 看不懂, recorded once; then the other topics the matcher found."""
+    qa, user_id = context.services.qa, update.effective_user.id
+    outcome = qa.feedback_reason(pressed.question, user_id, pressed.reason, pressed.topic)
+    if outcome == "invalid":
+        await stale(update)
+        return
+    if outcome == "already":
+        await update.callback_query.answer(screens.FEEDBACK_ALREADY)
+        return
+    hits = qa.alternatives(pressed.question, user_id, pressed.topic)
+    await show(update, *screens.feedback_alternatives(pressed.reason, hits, pressed.question))
+    await update.callback_query.answer(screens.FEEDBACK_THANKS)
 
 
 async def on_none_of_these(update: Update, context: BotContext, pressed: screens.NoneOfThese) -> None:
@@ -118,7 +136,8 @@ def register(application) -> None:
     application.add_handler(CommandHandler("topics", topics_command))
     for kind, callback in [(screens.Categories, on_categories), (screens.Category, on_category),
                            (screens.OpenTopic, on_topic), (screens.OpenSection, on_section),
-                           (screens.Feedback, on_feedback), (screens.NoneOfThese, on_none_of_these)]:
+                           (screens.Feedback, on_feedback), (screens.FeedbackReason, on_feedback_reason),
+                           (screens.NoneOfThese, on_none_of_these)]:
         application.add_handler(on_button(kind, callback))
     application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_private_text))
     application.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, on_group_text))

@@ -15,6 +15,7 @@ from bot.contests import GRACE_SECONDS, AnswerOutcome, ContestError, ShownQuesti
 from bot.render import as_int, escape
 from bot.transport import DeliveryUnknown
 from bot.ui import contest as screens
+from bot.ui import menu as menu_screens
 from handlers.common import markup, on_button, send, show, show_buttons, stale, toast
 from handlers.context import BotContext
 
@@ -207,11 +208,14 @@ async def on_flag(update: Update, context: BotContext, pressed: screens.FlagQues
 
 
 async def list_contests(update: Update, context: BotContext) -> None:
-    """答题竞赛 in the main menu, and /contest."""
+    """答题竞赛 in the main menu, and /contest; someone not registered is asked to register first."""
     services = context.services
     user = services.accounts.touch(update.effective_user.id, update.effective_user.first_name,
                                    update.effective_user.username)
-    await show(update, *screens.contest_list(services.contests.open_for(services.roles.actor(user["id"]))))
+    if not services.accounts.is_registered(user):
+        await show(update, *menu_screens.register_first("参加竞赛"))
+    else:
+        await show(update, *screens.contest_list(services.contests.open_for(services.roles.actor(user["id"]))))
     if update.callback_query is not None:
         await update.callback_query.answer()
 

@@ -26,8 +26,9 @@ def _user(update: Update, context: BotContext) -> dict:
 
 
 def _profile(context: BotContext, user: dict):
-    roles = context.services.roles
-    return screens.profile(user, roles.is_admin(user["id"]), roles.is_organiser(user["id"]))
+    services = context.services
+    return screens.profile(user, services.roles.is_admin(user["id"]), services.roles.is_organiser(user["id"]),
+                           services.profiles.stats(user["id"]))
 
 
 async def _continue_registration(update: Update, context: BotContext, user: dict) -> None:
@@ -68,17 +69,16 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def _after_registration_step(update: Update, context: BotContext, was_registered: bool) -> None:
-    """The next screen after a 市县 or 身份 was chosen: back to 我的 when changing it, else the next step."""
+    """The next screen after a 市县 or 身份 was chosen: back to 我的 when changing it, else the next step; 登记完成
+    is said once, at the end (a team joined by link has done the last step already)."""
     user = context.services.accounts.get(update.effective_user.id)
     accounts = context.services.accounts
     if was_registered:
         await show(update, *_profile(context, user))
     elif accounts.is_registered(user) and not user.get("team_id"):
-        await show(update, screens.registered(user))
-        await send(update, *screens.team_prompt())
+        await show(update, *screens.team_prompt())
     elif accounts.is_registered(user):
-        await show(update, screens.registered(user))
-        await send(update, *screens.main_menu(user))
+        await show(update, *screens.registration_done(user))
     else:
         await _continue_registration(update, context, user)
 
@@ -106,13 +106,21 @@ async def on_role(update: Update, context: BotContext, pressed: screens.PickRole
 
 
 async def on_skip_team(update: Update, context: BotContext, pressed: screens.SkipTeam) -> None:
-    await show(update, *screens.main_menu(_user(update, context)))
+    """暂不加入, the optional last step of registration."""
+    await show(update, *screens.registration_done(_user(update, context)))
+    await update.callback_query.answer()
+
+
+async def on_start_registration(update: Update, context: BotContext, pressed: screens.StartRegistration) -> None:
+    """开始登记, where something needs registration first."""
+    await _continue_registration(update, context, _user(update, context))
     await update.callback_query.answer()
 
 
 async def ask_team_code(update: Update, context: BotContext, pressed: screens.AskTeamCode | None = None) -> int:
-    """加入/更换团队, or /join without a code: wait for the code in the next message."""
+    """加入/更换团队, 输入团队码 at registration, or /join without a code: wait for the code in the next message."""
     _user(update, context)
+    context.user_data["registering"] = bool(pressed and pressed.registering)
     await send(update, screens.team_code_request())
     if update.callback_query is not None:
         await update.callback_query.answer()
@@ -127,7 +135,11 @@ async def receive_team_code(update: Update, context: BotContext) -> int:
         await send(update, escape(str(exc)) + "\n发送 /cancel 取消。")
         return AWAIT_TEAM_CODE
     await send(update, screens.joined_team(team))
-    await _continue_registration(update, context, context.services.accounts.get(user["id"]))
+    user = context.services.accounts.get(user["id"])
+    if context.user_data.pop("registering", False) and context.services.accounts.is_registered(user):
+        await send(update, *screens.registration_done(user))
+    else:
+        await _continue_registration(update, context, user)
     return ConversationHandler.END
 
 
@@ -167,7 +179,7 @@ async def on_profile(update: Update, context: BotContext, pressed: screens.Profi
         await show(update, "请选择您所在的<b>市县</b>：", screens.region_picker())
         await query.answer()
     elif pressed.action == "role":
-        await show(update, screens.role_prompt(), screens.role_picker())
+        await show(update, screens.role_prompt(registering=False), screens.role_picker())
         await query.answer()
     elif user.get("team_id"):
         context.services.accounts.leave_team(user["id"])
@@ -208,6 +220,7 @@ def register(application) -> None:
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("cancel", cancel))
     for kind, callback in [(screens.PickRegion, on_region), (screens.PickRole, on_role),
-                           (screens.SkipTeam, on_skip_team), (screens.ProfileAction, on_profile),
+                           (screens.SkipTeam, on_skip_team), (screens.StartRegistration, on_start_registration),
+                           (screens.ProfileAction, on_profile),
                            (screens.Menu, on_menu)]:
         application.add_handler(on_button(kind, callback))

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                              ("search", cmd_kb_search, "检索知识库"),
                              ("eval", cmd_kb_eval, "在 JSONL 评测集上计算准确率"),
                              ("calibrate", cmd_kb_calibrate, "拟合回答判定，改写 dict/verdict.yaml"),
-                             ("gaps", cmd_kb_gaps, "没答上的问题，按相似度归并")]:
+                             ("gaps", cmd_kb_gaps, "没答上或被点 👎 的问题（含 👎 原因），按相似度归并")]:
         sub = kb.add_parser(name, help=text)
         sub.set_defaults(func=func)
         sub.add_argument("--knowledge", help="知识库目录（默认为内置的或 QB_KNOWLEDGE_DIR）")

@@ -131,10 +131,11 @@ def cmd_kb_gaps(args, config: Config) -> int:
     if not groups:
         print(("自 " + args.since + " 以来" if args.since else "") + "没有未答上或被点 👎 的问题。")
         return 0
-    print("count\t👎\tlast asked\texample\tother phrasings")
+    print("count\t👎\t👎 reasons\tlast asked\texample\tother phrasings")
     for group in groups:
         others = " | ".join(dict.fromkeys(q for q in group.questions[1:] if q != group.example))
-        print(f"{group.count}\t{group.downvoted}\t{local(group.last_asked, config)}\t{group.example}\t{others}")
+        print(f"{group.count}\t{group.downvoted}\t{group.reasons_text() or '-'}\t{local(group.last_asked, config)}\t"
+              f"{group.example}\t{others}")
     return 0
 
 

@@ -60,6 +60,26 @@ class ContestQueries:
     def attempts_of_user(self, user_id: int) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM attempts WHERE user_id = ? ORDER BY started_at DESC", [user_id]))
 
+    def contest_history(self, user_id: int, limit: int) -> list[dict[str, Any]]:
+        """This person's latest attempts with the contest's title, the number on its board and their place.
+
+        Place and board follow bot.leaderboard.rank_individuals: on the board once a question is answered; ahead are
+        those with a higher score (to 0.1), then less time, then finished (earlier); equal on all three share a place.
+        `place` is None while the person has answered nothing."""
+        on_board = "(o.position > 0 OR o.finished_at IS NOT NULL)"
+        return list(self.db.query(
+            f"""SELECT a.contest_id, c.title, a.score, a.correct, a.position, a.finished_at, c.question_count,
+                   (SELECT COUNT(*) FROM attempts o WHERE o.contest_id = a.contest_id AND {on_board}) AS participants,
+                   CASE WHEN a.position > 0 OR a.finished_at IS NOT NULL THEN 1 + (
+                       SELECT COUNT(*) FROM attempts o WHERE o.contest_id = a.contest_id AND {on_board} AND (
+                           ROUND(o.score, 1) > ROUND(a.score, 1)
+                           OR (ROUND(o.score, 1) = ROUND(a.score, 1) AND (o.time_ms < a.time_ms
+                               OR (o.time_ms = a.time_ms AND ((o.finished_at IS NOT NULL AND a.finished_at IS NULL)
+                                                              OR o.finished_at < a.finished_at))))))
+                   END AS place
+               FROM attempts a JOIN contests c ON c.id = a.contest_id
+               WHERE a.user_id = ? ORDER BY a.started_at DESC, a.id DESC LIMIT ?""", [user_id, limit]))
+
     def unfinished_attempts(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM attempts WHERE finished_at IS NULL"))
 

@@ -154,6 +154,18 @@ class PeopleQueries:
                             [value, utcnow(), question_id])
         return "saved"
 
+    def set_feedback_reason(self, question_id: int, user_id: int, reason: str, topic: str | None) -> str:
+        """Why the asker gave 👎 (and on which card), once: 'saved', 'already' or 'invalid' (no 👎 by this user)."""
+        cursor = self.db.execute(
+            """UPDATE questions SET feedback_reason = ?, feedback_topic = ?
+               WHERE id = ? AND user_id = ? AND feedback = -1 AND feedback_reason IS NULL""",
+            [reason, topic, question_id, user_id])
+        self.db.conn.commit()
+        if cursor.rowcount == 1:
+            return "saved"
+        row = self.db.execute("SELECT user_id, feedback FROM questions WHERE id = ?", [question_id]).fetchone()
+        return "already" if row and row[0] == user_id and row[1] == -1 else "invalid"
+
     def unanswered_questions(self, since: str | None) -> list[dict[str, Any]]:
         """Questions the bot could not answer confidently, or answered and got 👎."""
         where = "answered = 0 OR feedback = -1"

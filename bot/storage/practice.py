@@ -56,6 +56,18 @@ class PracticeQueries:
         return list(self.db.query(
             "SELECT question_id, correct FROM practice_answers WHERE user_id = ?", [user_id]))
 
+    def practice_totals(self, user_id: int) -> tuple[int, int]:
+        """(answered, right) over every practice answer of this person, 每日一题 and 错题本 included."""
+        answered, right = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(correct), 0) FROM practice_answers WHERE user_id = ?", [user_id]).fetchone()
+        return answered, right
+
+    def practice_days(self, user_id: int, utc_offset_minutes: int) -> list[str]:
+        """The local dates (YYYY-MM-DD, newest first) on which this person answered a practice question."""
+        return [row[0] for row in self.db.execute(
+            "SELECT DISTINCT date(answered_at, ?) AS day FROM practice_answers WHERE user_id = ? ORDER BY day DESC",
+            [f"{utc_offset_minutes:+d} minutes", user_id])]
+
     def daily_subscription(self, user_id: int) -> dict[str, Any] | None:
         rows = list(self.db["daily_subscriptions"].rows_where("user_id = ?", [user_id]))
         return rows[0] if rows else None

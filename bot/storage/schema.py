@@ -304,3 +304,12 @@ def m007_reports(db: sqlite_utils.Database) -> None:
 def m008_one_retime_per_question(db: sqlite_utils.Database) -> None:
     # the question that a restart of the bot gave a new clock; another restart may not give it a second one
     db.execute("ALTER TABLE attempts ADD COLUMN retimed_position INTEGER")
+
+
+@migrations()
+def m009_feedback_reason(db: sqlite_utils.Database) -> None:
+    # why a 👎 was given (off: 答非所问, wrong: 内容有误, unclear: 看不懂) and on which card, for `kb gaps`
+    db.executescript("""
+        ALTER TABLE questions ADD COLUMN feedback_reason TEXT;
+        ALTER TABLE questions ADD COLUMN feedback_topic TEXT;
+    """)

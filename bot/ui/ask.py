@@ -7,7 +7,7 @@ from typing import Literal
 
 from bot.callbacks import Callback
 from bot.knowledge import KnowledgeBase, Topic, render_section, render_summary
-from bot.qa import Answer
+from bot.qa import FEEDBACK_REASONS, Answer
 from bot.render import Button, Keyboard, escape, grid
 from bot.search.engine import Hit
 from bot.ui.menu import HOME, home_row, main_menu_keyboard
@@ -35,8 +35,21 @@ class OpenSection(Callback, prefix="s", feature="ask"):
 
 @dataclass(frozen=True)
 class Feedback(Callback, prefix="fb", feature="ask"):
+    """👍 or 👎 under the card of `topic`, for the logged question it answers."""
     question: int
     helpful: bool
+    topic: str
+
+
+FeedbackReasonCode = Literal["off", "wrong", "unclear"]  # the keys of bot.qa.FEEDBACK_REASONS
+
+
+@dataclass(frozen=True)
+class FeedbackReason(Callback, prefix="fbr", feature="ask"):
+    """Why the 👎: 答非所问, 内容有误 or 看不懂."""
+    question: int
+    reason: FeedbackReasonCode
+    topic: str
 
 
 @dataclass(frozen=True)
@@ -66,10 +79,31 @@ THANKS = "不客气！还有问题随时问。"
 NONE_OF_THESE = "好的，已记录，我们会补充这类问题。可以换个说法再问，或按分类浏览："
 
 
-def feedback_row(question_id: int | None) -> list[Button]:
+FEEDBACK_THANKS = "感谢反馈！"
+FEEDBACK_ASK = "这条答案哪里不合适？请选一项，我们会据此改进："
+FEEDBACK_ALREADY = "已经评价过了"
+
+
+def feedback_row(question_id: int | None, topic_id: str) -> list[Button]:
     if not question_id:
         return []
-    return [Button("👍 有用", Feedback(question_id, True)), Button("👎 没用", Feedback(question_id, False))]
+    return [Button("👍 有用", Feedback(question_id, True, topic_id)),
+            Button("👎 没用", Feedback(question_id, False, topic_id))]
+
+
+def feedback_reasons(question_id: int, topic_id: str) -> tuple[str, Keyboard]:
+    """The one question after a 👎."""
+    buttons = [Button(label, FeedbackReason(question_id, code, topic_id)) for code, label in FEEDBACK_REASONS.items()]
+    return FEEDBACK_ASK, [buttons, home_row()]
+
+
+def feedback_alternatives(reason: str, hits: list[Hit], question_id: int) -> tuple[str, Keyboard]:
+    """After the reason: thanks, and the other topics the matcher found for the question."""
+    text = f"感谢反馈，已记录：{FEEDBACK_REASONS[reason]}。"
+    if not hits:
+        return text + "\n可以换个说法再问，或按分类浏览：", not_found_keyboard()
+    keyboard = [[Button("🔎 " + hit.title, OpenTopic(hit.id, question_id))] for hit in hits]
+    return text + "\n您要找的可能是下面的问题：", keyboard + not_found_keyboard()
 
 
 def section_keyboard(topic: Topic, question_id: int | None) -> Keyboard:
@@ -80,7 +114,7 @@ def section_keyboard(topic: Topic, question_id: int | None) -> Keyboard:
     sections.append("related")
     buttons = [Button(SECTION_LABELS[s], OpenSection(topic.id, CODE_OF[s], qid)) for s in sections]
     keyboard = grid(buttons, 3)
-    row = feedback_row(question_id)
+    row = feedback_row(question_id, topic.id)
     if row:
         keyboard.append(row)
     return keyboard

@@ -7,6 +7,7 @@ from typing import Any, Callable, Literal
 
 from bot.accounts import REGIONS, ROLES
 from bot.callbacks import Callback
+from bot.profile import ProfileStats
 from bot.render import Button, Keyboard, escape, grid
 
 MenuItem = Literal["ask", "contest", "practice", "notice", "me", "home"]
@@ -32,7 +33,13 @@ class PickRole(Callback, prefix="role", feature="menu"):
 
 @dataclass(frozen=True)
 class AskTeamCode(Callback, prefix="jt", feature="menu"):
-    """Join or change team: the next message is the team code."""
+    """Join or change team: the next message is the team code; `registering` at the last step of registration."""
+    registering: bool = False
+
+
+@dataclass(frozen=True)
+class StartRegistration(Callback, prefix="signup", feature="menu"):
+    """开始登记, offered where registration is needed first (竞赛)."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +88,23 @@ def main_menu(user: dict[str, Any] | None) -> tuple[str, Keyboard]:
     return text, main_menu_keyboard()
 
 
+REGISTRATION_STEPS = 3  # 市县, 身份, 团队 (optional)
+
+
+def step(number: int) -> str:
+    return f"第 {number} 步/共 {REGISTRATION_STEPS} 步"
+
+
 def welcome_new_user(first_name: str) -> str:
     return (f"欢迎使用<b>质量通</b>，{escape(first_name)}！\n"
             "先花十秒完成登记，方便为您推送本市县的公告和竞赛。\n\n"
-            "第一步：请选择您所在的<b>市县</b>：")
+            f"{step(1)}：请选择您所在的<b>市县</b>：")
+
+
+def register_first(purpose: str) -> tuple[str, Keyboard]:
+    """Someone not yet registered asked for something that needs it (`purpose`, e.g. 参加竞赛)."""
+    return (f"{purpose}前请先完成登记（选择市县和身份，约十秒），竞赛按市县和团队排名。",
+            [[Button("开始登记", StartRegistration())], home_row()])
 
 
 def region_picker(pressed: Callable[[int], Callback] = PickRegion) -> Keyboard:
@@ -92,8 +112,9 @@ def region_picker(pressed: Callable[[int], Callback] = PickRegion) -> Keyboard:
     return grid(buttons, 4)
 
 
-def role_prompt() -> str:
-    return "第二步：请选择您的<b>身份</b>："
+def role_prompt(registering: bool = True) -> str:
+    """At registration (step 2), or when changing it in 我的."""
+    return (f"{step(2)}：" if registering else "") + "请选择您的<b>身份</b>："
 
 
 def role_picker() -> Keyboard:
@@ -101,17 +122,19 @@ def role_picker() -> Keyboard:
 
 
 def team_prompt() -> tuple[str, Keyboard]:
-    text = ("最后一步（可选）：如果您的项目部已在质量通登记，请输入项目部的<b>团队码</b>（6 位字母数字），"
-            "竞赛时会按团队排名。")
-    return text, [[Button("输入团队码", AskTeamCode()), Button("暂不加入", SkipTeam())]]
+    text = (f"{step(3)}（可选）：如果您的项目部已在质量通登记，请输入项目部的<b>团队码</b>（6 位字母数字），"
+            "竞赛时会按团队排名。以后也可以在“我的”里加入。")
+    return text, [[Button("输入团队码", AskTeamCode(registering=True)), Button("暂不加入", SkipTeam())]]
 
 
 def team_code_request() -> str:
     return "请发送团队码（6 位字母数字，由组织者或项目部提供）。发送 /cancel 取消。"
 
 
-def registered(user: dict[str, Any]) -> str:
-    return "登记完成！\n\n" + profile_text(user)
+def registration_done(user: dict[str, Any]) -> tuple[str, Keyboard]:
+    """The end of registration, said once: what was registered, and the main menu."""
+    return ("✅ 登记完成！\n\n" + profile_text(user) + "\n\n以后可以在“我的”里修改。直接打字即可提问，或选择：",
+            main_menu_keyboard())
 
 
 def joined_team(team: dict[str, Any]) -> str:
@@ -130,8 +153,40 @@ def profile_text(user: dict[str, Any]) -> str:
             f"团队：{team}")
 
 
-def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False) -> tuple[str, Keyboard]:
+def percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "—"
+
+
+def stats_text(stats: ProfileStats) -> str:
+    """练习 and 竞赛 on 我的: accuracy, the streak of days with practice, the latest contests with place and score."""
+    if stats.answered:
+        lines = [f"<b>练习</b>：已答 {stats.answered} 题，答对 {stats.correct} 题，正确率 "
+                 f"{percent(stats.correct, stats.answered)}"]
+    else:
+        lines = ["<b>练习</b>：还没有做过练习，可以从“每日练习”开始。"]
+    if stats.streak:
+        today = "今天已练习" if stats.practised_today else "今天练一题就能续上"
+        lines.append(f"连续练习：{stats.streak} 天（{today}）")
+    if stats.wrongbook:
+        lines.append(f"错题本：{stats.wrongbook} 题待复习")
+    if stats.contests:
+        lines.append("<b>最近参加的竞赛</b>：")
+        for result in stats.contests:
+            place = (f"第 {result.place} 名/共 {result.participants} 人" if result.place is not None
+                     else "尚未作答")
+            unfinished = "" if result.finished else "（未答完）"
+            lines.append(f"• {escape(result.title)}：{place}，得分 {result.score:g}{unfinished}")
+    else:
+        lines.append("<b>竞赛</b>：还没有参加过竞赛。")
+    return "\n".join(lines)
+
+
+def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False,
+            stats: ProfileStats | None = None) -> tuple[str, Keyboard]:
+    """我的: the registration with buttons to change it, then practice and contest figures with their ways on."""
+    from bot.ui.contest import Ranking
     from bot.ui.organiser import MyContests
+    from bot.ui.practice import WrongBook
     from bot.ui.roles import RolesMenu
     from bot.ui.teams import TeamList
 
@@ -141,12 +196,23 @@ def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False) ->
     ]
     if user.get("team_id"):
         keyboard[1].append(Button("退出团队", ProfileAction("leave")))
+    text = profile_text(user)
+    if stats is not None:
+        text += "\n\n" + stats_text(stats)
+        keyboard += [[Button(f"🏆 {short(result.title)} 排行榜", Ranking(result.contest_id))]
+                     for result in stats.contests]
+        keyboard.append(([Button("错题本", WrongBook())] if stats.wrongbook else [])
+                        + [Button("答题竞赛", Menu("contest")), Button("每日练习", Menu("practice"))])
     if is_admin:
         keyboard.append([Button("团队管理", TeamList()), Button("角色管理", RolesMenu())])
     if is_organiser:
         keyboard.append([Button("竞赛管理", MyContests())])
     keyboard.append([Button("返回主菜单", Menu("home"))])
-    return profile_text(user), keyboard
+    return text, keyboard
+
+
+def short(title: str, limit: int = 16) -> str:
+    return title if len(title) <= limit else title[:limit - 1] + "…"
 
 
 HELP_TEXT = (

@@ -19,8 +19,27 @@ async def test_ask_sections_followup_feedback_and_gaps(bot, monkeypatch, capsys)
     after = await client.last_id(USER)
     await client.send(USER, "那怎么预防")
     await client.wait_text(USER, "预防措施", after=after)
-    assert (await client.press(USER, "👎")).json()["answer"]["text"].startswith("感谢反馈")
+    after = await client.last_id(USER)
+    assert (await client.press(USER, "👎")).status_code == 200
+    why = await client.wait_text(USER, "哪里不合适", after=after)
+    assert why["buttons"][0] == ["答非所问", "内容有误", "看不懂"] and "主菜单" in why["buttons"][-1][-1]
     assert (await client.press(USER, "👎")).json()["answer"]["text"] == "已经评价过了"
+    sandbox = bot.runtime.sandbox
+    chat = sandbox.chats[USER]
+    unanswered = dict(chat.messages[why["message_id"]])
+    assert (await client.press(USER, "答非所问", message_id=why["message_id"])).json()["answer"]["text"] == "感谢反馈！"
+    offered = await client.wait_for(USER, lambda m: m["edited"] and "已记录：答非所问" in m["text"], after=after)
+    alternatives = [row[0] for row in offered["buttons"] if row[0].startswith("🔎 ")]
+    assert alternatives and "卫生间厨房楼地面渗漏" not in " ".join(alternatives), "the card turned down is not offered"
+    await client.press(USER, alternatives[0], message_id=offered["message_id"])
+    title = alternatives[0].removeprefix("🔎 ")
+    await client.wait_for(USER, lambda m: m["text"].startswith(title) and has_button("处理方法")(m),
+                          after=offered["message_id"])
+    sandbox.store_message(chat, unanswered)  # the question's buttons pressed again, as from a second device
+    again = await client.press(USER, "内容有误", message_id=why["message_id"])
+    assert again.json()["answer"]["text"] == "已经评价过了"
+    row = bot.storage.db.execute("SELECT feedback, feedback_reason FROM questions WHERE feedback IS NOT NULL").fetchall()
+    assert row == [(-1, "off")], "logged once, with the first reason"
 
     after = await client.last_id(USER)
     await client.send(USER, "股票怎么买才能赚钱")
@@ -36,7 +55,9 @@ async def test_ask_sections_followup_feedback_and_gaps(bot, monkeypatch, capsys)
 
     monkeypatch.setenv("QB_DB", str(bot.config.db_path))
     assert main(["kb", "gaps"]) == 0
-    assert "卫生间漏水漏到楼下咋办" in capsys.readouterr().out
+    report = capsys.readouterr().out
+    line = next(line for line in report.splitlines() if "卫生间漏水漏到楼下咋办" in line)
+    assert "答非所问×1" in line
 
 
 async def test_suggestions_and_topic_browser(bot):

@@ -106,3 +106,22 @@ def test_region_picker_ticks_unticks_selects_all_and_refuses_forgeries():
     for forged in ("99", "-1", "x", "²"):
         assert not pick_regions(chosen, forged, REGION_NAMES)
     assert chosen == REGION_NAMES[:-1]
+
+
+def test_registration_screens_number_their_steps_and_say_done_once():
+    import re
+
+    from bot.ui import menu
+
+    prompts = [menu.welcome_new_user("张工"), menu.role_prompt(), menu.team_prompt()[0]]
+    numbers = [re.findall(r"第 (\d) 步/共 (\d) 步", text) for text in prompts]
+    assert numbers == [[("1", "3")], [("2", "3")], [("3", "3")]]
+    assert not any("登记完成" in text or "最后一步" in text for text in prompts), "done is said only at the end"
+    assert "步" not in menu.role_prompt(registering=False), "changing the role in 我的 is no step"
+    user = {"first_name": "张工", "region": "三亚市", "role": "worker"}
+    text, keyboard = menu.registration_done(user)
+    assert "登记完成" in text and "三亚市" in text and keyboard == menu.main_menu_keyboard()
+    skip, enter = menu.team_prompt()[1][0][1], menu.team_prompt()[1][0][0]
+    assert isinstance(skip.data, menu.SkipTeam) and enter.data == menu.AskTeamCode(registering=True)
+    text, keyboard = menu.register_first("参加竞赛")
+    assert "先完成登记" in text and keyboard[0][0].data == menu.StartRegistration()
