@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -28,6 +28,8 @@ class Roles:
     storage: Storage
     admin_ids: frozenset[int]
     clock: Callable[[], datetime]
+    # told the user id whenever someone gains or loses a role here, so that their "/" menu follows
+    on_change: list[Callable[[int], None]] = field(default_factory=list)
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.admin_ids
@@ -106,6 +108,7 @@ class Roles:
         if invite["scope"] != PROVINCE and not user.get("region"):
             self.storage.update_user(user["id"], region=invite["scope"])
         self.audit(user["id"], "role.grant", role=invite["role"], scope=invite["scope"], invite_by=invite["created_by"])
+        self._changed(user["id"])
         return invite["role"], invite["scope"]
 
     def revoke(self, actor_id: int | None, user_id: int, role: str) -> bool:
@@ -114,4 +117,20 @@ class Roles:
         revoked = self.storage.revoke_role(user_id, role)
         if revoked:
             self.audit(actor_id, "role.revoke", user_id=user_id, role=role)
+            self._changed(user_id)
         return revoked
+
+    def _changed(self, user_id: int) -> None:
+        for listener in self.on_change:
+            listener(user_id)
+
+    def menu_chats(self, revocations: int = 500) -> set[int]:
+        """Everyone whose "/" menu depends on a role: administrators, role holders, and those whose role was revoked
+        lately (the command line may have revoked it while the bot was stopped, and their menu must shrink back)."""
+        chats = set(self.admin_ids) | {holder["user_id"] for holder in self.storage.role_holders()}
+        for entry in self.storage.audit_entries(revocations):
+            if entry["action"] == "role.revoke":
+                user_id = json.loads(entry["detail"]).get("user_id")
+                if isinstance(user_id, int):
+                    chats.add(user_id)
+        return chats

@@ -6,8 +6,8 @@ they were added and stops at the first match, so conversations come before the c
 
 from __future__ import annotations
 
-from handlers import (admin, announce, ask, contest, edits, errors, fallback, organiser, practice, privacy, reports,
-                      roles, start)
+from handlers import (admin, announce, ask, commands, contest, edits, errors, fallback, flags, organiser, practice,
+                      privacy, reports, roles, start)
 
 
 def register_all(application) -> None:
@@ -15,8 +15,10 @@ def register_all(application) -> None:
     privacy.register(application)    # group -1: personal and privileged screens only in private chats
     admin.register(application)      # team creation conversation (administrators)
     organiser.register(application)  # contest creation and editing conversations, contest management
+    flags.register(application)      # 答题纠错: flagged questions of a contest, resolving them
     announce.register(application)   # announcement conversation (takes text, photos, files), 公告, subscriptions
     reports.register(application)    # 信息报送: request and submission conversations (take text, photos, files)
+    commands.register(application)   # /help and the "/" menu of each role (set at start, follows role changes)
     start.register(application)      # /start, registration, /me, main menu, team code conversation
     contest.register(application)    # contests: list, questions with timers, answers, /rank
     practice.register(application)   # 每日练习, 错题本, statistics, 每日一题

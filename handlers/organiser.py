@@ -1,4 +1,4 @@
-"""Organisers in chat: their contests, exports, flags, closing early, editing before the start, creating one."""
+"""Organisers in chat: their contests, exports, closing early, editing before the start, creating one."""
 
 from __future__ import annotations
 
@@ -95,22 +95,6 @@ async def board_link(update: Update, context: BotContext, pressed: screens.Board
     picture = await asyncio.to_thread(qr_png, join)
     await update.effective_chat.send_photo(picture, caption=f"扫码参加：<b>{escape(contest['title'])}</b>",
                                            parse_mode=ParseMode.HTML)
-
-
-async def flags(update: Update, context: BotContext, pressed: screens.ContestFlags) -> None:
-    """Questions participants marked as wrong."""
-    try:
-        contest, rows = context.services.contests.flagged(pressed.contest, _actor(update, context))
-    except PermissionDenied as error:
-        await refuse(update, error)
-        return
-    lines = [f"<b>{escape(contest['title'])} 纠错反馈</b>"]
-    for count, question_id, question in rows[:30]:
-        lines.append(f"• {count} 人：[{question_id}] {escape(question.stem) if question else '（题目已删除）'}")
-    if not rows:
-        lines.append("暂无纠错反馈。")
-    await send(update, "\n".join(lines), screens.back_to(contest["id"]))
-    await update.callback_query.answer()
 
 
 async def close_ask(update: Update, context: BotContext, pressed: screens.CloseContest) -> None:
@@ -404,6 +388,6 @@ def register(application) -> None:
     application.add_handler(CommandHandler("contests", my_contests))
     for kind, callback in [(screens.MyContests, my_contests), (screens.ManageContest, manage),
                            (screens.ExportResults, export), (screens.BoardLink, board_link),
-                           (screens.ContestFlags, flags), (screens.CloseContest, close_ask),
+                           (screens.CloseContest, close_ask),
                            (screens.CloseConfirmed, close_confirmed)]:
         application.add_handler(on_button(kind, callback))

@@ -1,4 +1,5 @@
-"""Onboarding and the main menu: /start (with team, invite and contest deep links), registration, /me, /join, /help."""
+"""Onboarding and the main menu: /start (with team, invite and contest deep links), registration, /me, /join (/help is in
+handlers.commands)."""
 
 from __future__ import annotations
 
@@ -202,10 +203,6 @@ async def on_menu(update: Update, context: BotContext, pressed: screens.Menu) ->
         await update.callback_query.answer()
 
 
-async def help_command(update: Update, context: BotContext) -> None:
-    await send(update, screens.HELP_TEXT, screens.main_menu_keyboard())
-
-
 def register(application) -> None:
     team_code = ConversationHandler(
         entry_points=[on_button(screens.AskTeamCode, ask_team_code), CommandHandler("join", join_command)],
@@ -217,7 +214,6 @@ def register(application) -> None:
     application.add_handler(team_code)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("me", me))
-    application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("cancel", cancel))
     for kind, callback in [(screens.PickRegion, on_region), (screens.PickRole, on_role),
                            (screens.SkipTeam, on_skip_team), (screens.StartRegistration, on_start_registration),

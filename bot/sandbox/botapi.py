@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.sandbox.commands import CommandError, CommandsApi
 from bot.sandbox.limits import is_counted
 from bot.sandbox.markup import UNTOUCHED, MarkupError, parse_markup
 from bot.sandbox.state import BOT_USER, Chat, Fault, SandboxState
@@ -104,7 +105,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-class BotApi:
+class BotApi(CommandsApi):
     def __init__(self, state: SandboxState, token: str):
         self.state = state
         self.token = token
@@ -153,6 +154,8 @@ class BotApi:
             result = await handler(params)
         except ApiError as error:
             return api_error_response(error)
+        except CommandError as error:
+            return api_error_response(bad_request(str(error)))
         except Exception:
             # only injected faults answer 5xx: a request the sandbox cannot handle is the client's mistake
             log.warning("sandbox: %s failed on %r", method, {k: v for k, v in params.items() if k != "document"},
@@ -269,20 +272,6 @@ class BotApi:
         return {"url": (self.state.webhook or {}).get("url", ""), "has_custom_certificate": False,
                 "pending_update_count": len(self.state.updates),
                 "allowed_updates": sorted(self.state.allowed_updates)}
-
-    async def api_setmycommands(self, params):
-        commands = params.get("commands") or []
-        if not isinstance(commands, list):
-            raise bad_request("can't parse commands JSON object")
-        self.state.commands = commands
-        return True
-
-    async def api_getmycommands(self, params):
-        return self.state.commands
-
-    async def api_deletemycommands(self, params):
-        self.state.commands = []
-        return True
 
     def _overtake_poller(self, reason: str) -> int:
         self.state.polls += 1

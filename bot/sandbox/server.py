@@ -3,6 +3,7 @@
 Bot API:     /bot<token>/<method> and /file/bot<token>/<path>            (bot/sandbox/botapi.py)
 Control API: /sandbox/users, send, edit, token, press, messages, faults, chaos, limits, traffic, reset, block,
              files/<id>, inject, state                                                (bot/sandbox/control.py)
+             commands                                                                (bot/sandbox/commands.py)
 Everything is described in docs/sandbox.md.
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from bot.sandbox.botapi import BotApi
+from bot.sandbox.commands import CommandsControl
 from bot.sandbox.control import ControlApi
 
 
-class SandboxServer(BotApi, ControlApi):
+class SandboxServer(BotApi, ControlApi, CommandsControl):
     """Both halves over one SandboxState; `routes()` is what an application mounts."""
 
     def routes(self) -> list[Route]:
@@ -36,4 +38,5 @@ class SandboxServer(BotApi, ControlApi):
             Route("/sandbox/files/{file_id}", self.control_file, methods=["GET"]),
             Route("/sandbox/state", self.control_state, methods=["GET"]),
             Route("/sandbox/inject", self.control_inject, methods=["POST"]),
+            Route("/sandbox/commands", self.control_commands, methods=["GET"]),
         ]

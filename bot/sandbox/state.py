@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from bot.sandbox.commands import CommandMenus
 from bot.sandbox.limits import RELAXED, Limits
 # Update types a bot receives when it never chose (Telegram leaves out chat_member and reactions unless asked).
 DEFAULT_UPDATE_TYPES = frozenset({"message", "edited_message", "channel_post", "edited_channel_post", "inline_query",
@@ -142,11 +143,16 @@ class SandboxState:
         self.allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self.polls = 0  # getUpdates requests so far: a waiting one that sees this change was overtaken
         self.poll_conflict = ""
-        self.commands: list[dict[str, Any]] = []
+        self.command_menus = CommandMenus()  # setMyCommands' lists per scope and language
         self.webhook: dict[str, Any] | None = None
         self.api_calls: dict[str, int] = {}
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """The default menu (no scope, no language): what everyone sees unless a narrower list was set."""
+        return self.command_menus.get(("default",), "")
 
     def reset(self) -> None:
         self.reset_memory()

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 from bot.accounts import REGIONS
 from bot.callbacks import Callback
+from bot.contest_flags import FlaggedQuestion
 from bot.contests import ContestSpec
+from bot.quiz import LETTERS, TYPES, QuizQuestion
 from bot.render import Button, Keyboard, escape, grid
 from bot.ui.contest import Ranking
 from bot.ui.menu import HOME, home_row
@@ -34,6 +36,19 @@ class ManageContest(Callback, prefix="om", feature="organiser"):
 @dataclass(frozen=True)
 class ContestFlags(Callback, prefix="of", feature="organiser"):
     contest: int
+
+
+@dataclass(frozen=True)
+class FlagDetail(Callback, prefix="ofq", feature="organiser"):
+    """One flagged question: its options, right answer and 标记已处理."""
+    contest: int
+    question: str
+
+
+@dataclass(frozen=True)
+class ResolveFlag(Callback, prefix="ofr", feature="organiser"):
+    contest: int
+    question: str
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,39 @@ def manage_screen(contest: dict[str, Any], status: str, participants: int, flags
 
 def back_to(contest_id: int) -> Keyboard:
     return [[Button("« 返回竞赛", ManageContest(contest_id)), HOME]]
+
+
+def flags_screen(contest: dict[str, Any], rows: list[tuple[int, str, QuizQuestion | None]]) -> tuple[str, Keyboard]:
+    """The questions participants marked as wrong, most flagged first; each opens with its answer."""
+    lines = [f"<b>{escape(contest['title'])} 纠错反馈</b>"]
+    if rows:
+        lines.append("参赛者认为下面的题目有误。点题目查看选项和正确答案，核实后标记已处理。")
+    for count, question_id, question in rows[:30]:
+        lines.append(f"• {count} 人：[{question_id}] {escape(question.stem) if question else '（题目已不在题库中）'}")
+    if not rows:
+        lines.append("暂无待处理的纠错反馈。")
+    keyboard = [[Button(f"{count} 人 · {question.stem[:18] if question else question_id}",
+                        FlagDetail(contest["id"], question_id))] for count, question_id, question in rows[:20]]
+    return "\n".join(lines), keyboard + back_to(contest["id"])
+
+
+def flag_screen(contest: dict[str, Any], flagged: FlaggedQuestion) -> tuple[str, Keyboard]:
+    question = flagged.question
+    lines = [f"<b>{escape(contest['title'])} 纠错反馈</b>",
+             f"{flagged.count} 人认为这道题有误（题号 {escape(flagged.question_id)}）", ""]
+    if question is None:
+        lines.append("这道题已不在题库中，无需处理题目本身。")
+    else:
+        lines += [f"【{TYPES[question.type]}】{escape(question.stem)}", ""]
+        lines += [f"{'✅' if index in question.answer else '▫️'} {LETTERS[index]}. {escape(option)}"
+                  for index, option in enumerate(question.options)]
+        lines += ["", f"正确答案：{question.answer_letters}", f"解析：{escape(question.explanation or '无')}"]
+        if question.file:
+            lines.append(f"题库位置：{escape(question.file)} 第 {question.line} 行")
+    lines += ["", "核实或修改题库后，点“标记已处理”，这道题就不再出现在纠错列表里。"]
+    contest_id = contest["id"]
+    return "\n".join(lines), [[Button("✅ 标记已处理", ResolveFlag(contest_id, flagged.question_id))],
+                              [Button("« 返回", ContestFlags(contest_id)), HOME]]
 
 
 def close_question(contest: dict[str, Any]) -> tuple[str, Keyboard]:

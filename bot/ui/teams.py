@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.callbacks import Callback
 from bot.render import Button, Keyboard, escape
-from bot.ui.menu import HOME, home_row, region_picker
+from bot.ui.menu import home_row, region_picker
 
 
 @dataclass(frozen=True)
@@ -75,4 +75,4 @@ def preview(draft: dict[str, Any]) -> tuple[str, Keyboard]:
 
 def created(team: dict[str, Any], bot_username: str) -> tuple[str, Keyboard]:
     return ("团队已创建，把团队码或加入链接发给项目部成员：\n\n" + team_line(team, bot_username),
-            [[Button("« 团队列表", TeamList()), HOME]])
+            [[Button("再建一个", NewTeam()), Button("团队列表", TeamList())], home_row()])

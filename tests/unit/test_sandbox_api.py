@@ -1,6 +1,7 @@
 """The sandbox speaks Telegram's shapes and errors, so that bugs show up here as they would on Telegram."""
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -260,3 +261,64 @@ def test_malformed_bodies_are_400_never_500(api):
                                (b"--x\r\ngarbage", "multipart/form-data; boundary=x")]:
         response = client.post(f"/bot{TOKEN}/sendMessage", content=body, headers={"content-type": content_type})
         assert response.status_code == 400, body
+
+
+def commands_json(*names: str) -> str:
+    return json.dumps([{"command": name, "description": f"说明{name}"} for name in names])
+
+
+def test_set_my_commands_is_checked_like_telegram(api):
+    client, state = api
+    refused = {
+        "BOT_COMMAND_INVALID": [commands_json("NewContest"), commands_json("a" * 33), commands_json("new-team"),
+                                json.dumps([{"command": "", "description": "空"}])],
+        "BOT_COMMAND_DESCRIPTION_INVALID": [json.dumps([{"command": "help", "description": ""}]),
+                                            json.dumps([{"command": "help", "description": "说" * 257}]),
+                                            json.dumps([{"command": "help"}])],
+        "BOT_COMMANDS_TOO_MUCH": [commands_json(*(f"c{i}" for i in range(101)))],
+    }
+    for description, lists in refused.items():
+        for commands in lists:
+            answer = call(client, "setMyCommands", commands=commands).json()
+            assert answer["description"] == f"Bad Request: {description}", commands
+    for scope, description in [('{"type": "everyone"}', "unsupported bot command scope type"),
+                               ('{"type": "chat", "chat_id": 777}', "chat not found"),
+                               ('{"type": "chat"}', "chat not found"), ('"chat"', "can't parse BotCommandScope JSON object"),
+                               ('{"type": "chat_member", "chat_id": 42}', "invalid user_id specified")]:
+        answer = call(client, "setMyCommands", commands=commands_json("help"), scope=scope).json()
+        assert answer["description"] == f"Bad Request: {description}", scope
+    assert call(client, "setMyCommands", commands=commands_json("help"), language_code="chinese").status_code == 400
+    assert state.command_menus.report() == [], "nothing refused was kept"
+    assert call(client, "setMyCommands", commands=commands_json(*(f"c{i}" for i in range(100)))).json()["ok"]
+    assert call(client, "setMyCommands", commands=commands_json("a" * 32)).json()["ok"]
+
+
+def test_each_chat_shows_the_most_specific_menu(api):
+    client, state = api
+    client.post("/sandbox/users", json={"id": 43, "first_name": "组织者", "started": True})
+    assert call(client, "setMyCommands", commands=commands_json("start", "help")).json()["ok"]
+    assert call(client, "setMyCommands", commands=commands_json("start", "help", "newcontest"),
+                scope='{"type": "chat", "chat_id": 43}').json()["ok"]
+    assert call(client, "setMyCommands", commands=commands_json("kaishi"), language_code="zh",
+                scope='{"type": "chat", "chat_id": 43}').json()["ok"]
+
+    def shown(chat_id, **extra):
+        response = client.get("/sandbox/commands", params={"chat_id": chat_id, **extra})
+        return [c["command"] for c in response.json()["shown"]]
+
+    assert shown(42) == ["start", "help"] and shown(43) == ["start", "help", "newcontest"]
+    assert shown(43, language_code="zh") == ["kaishi"] and shown(42, language_code="zh") == ["start", "help"]
+    assert [c["command"] for c in state.commands] == ["start", "help"], "state.commands is the default menu"
+    scoped = call(client, "getMyCommands", scope='{"type": "chat", "chat_id": 43}').json()["result"]
+    assert [c["command"] for c in scoped] == ["start", "help", "newcontest"]
+    assert call(client, "getMyCommands", scope='{"type": "all_private_chats"}').json()["result"] == []
+    scopes = client.get("/sandbox/commands").json()["scopes"]
+    assert {(s["scope"]["type"], s["scope"].get("chat_id"), s["language_code"]) for s in scopes} == \
+        {("default", None, ""), ("chat", 43, ""), ("chat", 43, "zh")}
+
+    assert call(client, "setMyCommands", commands=commands_json("start"),
+                scope='{"type": "all_private_chats"}').json()["ok"]
+    assert shown(42) == ["start"], "all_private_chats comes before default in a private chat"
+    assert call(client, "deleteMyCommands", scope='{"type": "chat", "chat_id": 43}').json()["ok"]
+    assert shown(43) == ["start"], "after deletion the wider menu shows again"
+    assert client.get("/sandbox/commands", params={"chat_id": 777}).status_code == 404
