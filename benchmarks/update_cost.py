@@ -22,7 +22,7 @@ Four journeys, one at a time, each with its own kind of update:
   contest answer   an option of the newest contest question pressed (/contest, the contest, 开始答题 first); a 多选
                    question gets a tick (contest tick) and 提交; the 20th answer, contest answer (last), brings the
                    result
-  practice answer  likewise in 每日练习 (/practice, 随机 10 题); the 10th answer brings the summary, then 再来 10 题
+  practice answer  likewise in 每日练习 (/practice, 随机 10 题); the 10th answer brings the summary, then 再练一组
 
 The floor plays the same journeys with its own buttons: a message, or a press on its newest message.
 
@@ -500,7 +500,7 @@ class QuizJourney(Journey):
             user.done = True
         elif self.name == "practice" and "练习完成" in text:
             reply = await self.target.update("practice start",
-                                             lambda: self.sandbox.press(user, reply, "再来 10 题", new_message=True))
+                                             lambda: self.sandbox.press(user, reply, "再练一组", new_message=True))
         user.message = reply
 
 

@@ -97,6 +97,7 @@ class AnswerOutcome:
     finished: bool = False
     attempt: dict[str, Any] | None = None  # as it is after this outcome
     following: ShownQuestion | None = None  # the next question, asked by the same step (its clock has started)
+    chosen: tuple[int, ...] = ()    # the options recorded, as displayed (none when time ran out)
 
 
 @dataclass
@@ -427,7 +428,8 @@ class Contests:
                  "score": attempt["score"] + points, "correct": attempt["correct"] + int(correct),
                  "time_ms": attempt["time_ms"] + time_ms, "finished_at": iso(now) if finished else None}
         return AnswerOutcome("timed_out" if timed_out else "recorded", shown=shown, correct=correct, points=points,
-                             finished=finished, attempt=after, following=None if finished else self.shown(after))
+                             finished=finished, attempt=after, following=None if finished else self.shown(after),
+                             chosen=tuple(sorted(shown.order.index(i) for i in chosen)))
 
     def flag(self, attempt_id: int, user_id: int, position: int) -> bool:
         """答题纠错: the participant marks a question they answered as wrong; organisers see the count."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,51 @@ class PracticeOutcome:
     finished: bool = False
     streak: int | None = None  # 每日一题 streak after this answer
     following: PracticeQuestion | None = None  # the session's next question
+    chosen: tuple[int, ...] = ()  # the options recorded
+
+
+@dataclass(frozen=True)
+class MissedQuestion:
+    position: int
+    question: QuizQuestion
+    chosen: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PracticeSummary:
+    """A session as it ended: after its last answer, or where 结束 was pressed."""
+    kind: str
+    category: str | None
+    planned: int
+    answered: int
+    right: int
+    missed: list[MissedQuestion]
+
+    @property
+    def complete(self) -> bool:
+        return self.answered >= self.planned
+
+
+@dataclass(frozen=True)
+class DailyStatus:
+    """每日一题 as its settings screen shows it; next_push is None while it is off."""
+    enabled: bool
+    at_time: str | None
+    streak: int
+    next_push: datetime | None
+    today: date
+
+
+def next_daily_push(at_time: str, now: datetime, tz: ZoneInfo, last_sent_on: str | None) -> datetime:
+    """When the next 每日一题 goes out: today at `at_time` if that is still ahead and today's question has not been
+    sent, otherwise tomorrow at `at_time` (local time of `tz`). Turning a 07:00 push on at 14:58 waits for tomorrow."""
+    local = now.astimezone(tz)
+    hour, minute = (int(part) for part in at_time.split(":"))
+    today_at = datetime.combine(local.date(), time(hour, minute), tzinfo=tz)
+    sent_today = last_sent_on is not None and last_sent_on >= local.date().isoformat()
+    if today_at > local and not sent_today:
+        return today_at
+    return datetime.combine(local.date() + timedelta(days=1), time(hour, minute), tzinfo=tz)
 
 
 @dataclass(frozen=True)
@@ -107,12 +152,18 @@ class Practice:
             return None
         return self.current(session)
 
-    def start_wrongbook(self, user_id: int) -> PracticeQuestion:
+    def wrongbook(self, user_id: int) -> list[QuizQuestion]:
+        """The questions waiting in this person's 错题本, oldest mistake first (ones the bank dropped left out)."""
         bank = self.bank_provider()
-        ids = [qid for qid in self.storage.wrongbook(user_id) if qid in bank.questions][:SESSION_SIZE]
+        return [bank.questions[qid] for qid in self.storage.wrongbook(user_id) if qid in bank.questions]
+
+    def start_wrongbook(self, user_id: int, page: int = 0) -> PracticeQuestion:
+        """Drill one page of the 错题本 (SESSION_SIZE questions; the last page when the book has shrunk since)."""
+        ids = [q.id for q in self.wrongbook(user_id)]
         if not ids:
             raise PracticeError("错题本是空的，继续保持！")
-        return self._start(user_id, "wrongbook", ids, None)
+        start = min(max(page, 0) * SESSION_SIZE, (len(ids) - 1) // SESSION_SIZE * SESSION_SIZE)
+        return self._start(user_id, "wrongbook", ids[start:start + SESSION_SIZE], None)
 
     def current(self, session: dict[str, Any]) -> PracticeQuestion | None:
         plan = json.loads(session["plan"])
@@ -129,6 +180,8 @@ class Practice:
         if session is None or session["user_id"] != user_id:
             return PracticeOutcome("not_yours")
         item = self.current(session)
+        if item is None and session["finished_at"] and session["position"] < len(json.loads(session["plan"])):
+            return PracticeOutcome("ended")  # 结束 was pressed before this question was answered
         if item is None or item.position != position:
             return PracticeOutcome("already")
         picked = sorted({i for i in chosen if 0 <= i < len(item.options)})
@@ -146,10 +199,28 @@ class Practice:
             streak = self.storage.mark_daily_answered(user_id, today.isoformat(),
                                                       (today - timedelta(days=1)).isoformat())
         following = None if finished else self.current(self.storage.practice(session_id))
-        return PracticeOutcome("recorded", item, correct, finished, streak, following)
+        return PracticeOutcome("recorded", item, correct, finished, streak, following, tuple(picked))
 
-    def session_score(self, session_id: int) -> int:
-        return self.storage.practice_session_correct(session_id)
+    def end(self, session_id: int, user_id: int) -> PracticeSummary | None:
+        """结束: the session stops where it is; its summary (None when it is not this person's)."""
+        session = self.storage.practice(session_id)
+        if session is None or session["user_id"] != user_id:
+            return None
+        self.storage.finish_practice(session_id, iso(self.clock()))
+        return self.summary(session_id, user_id)
+
+    def summary(self, session_id: int, user_id: int) -> PracticeSummary | None:
+        """How a session went: answered, right, and each wrong answer with the option chosen."""
+        session = self.storage.practice(session_id)
+        if session is None or session["user_id"] != user_id:
+            return None
+        bank = self.bank_provider()
+        answers = self.storage.practice_session_answers(session_id)
+        missed = [MissedQuestion(row["position"], bank.questions[row["question_id"]],
+                                 tuple(LETTERS.index(letter) for letter in row["chosen"] or ""))
+                  for row in answers if not row["correct"] and row["question_id"] in bank.questions]
+        return PracticeSummary(session["kind"], session["category"], len(json.loads(session["plan"])), len(answers),
+                               sum(row["correct"] for row in answers), missed)
 
     def statistics(self, user_id: int) -> tuple[int, int, list[CategoryStat], int]:
         """(answered, correct, per category, questions waiting in the 错题本)."""
@@ -170,10 +241,26 @@ class Practice:
 
     # --- 每日一题 ------------------------------------------------------------------------------------
 
-    def subscribe(self, user_id: int, at_time: str | None) -> None:
+    def subscribe(self, user_id: int, at_time: str | None) -> DailyStatus:
+        """Switch 每日一题 on at `at_time` (off when None). A time already past today starts tomorrow."""
         if at_time is not None and at_time not in DAILY_TIMES:
             raise PracticeError("请选择列表中的时间。")
-        self.storage.set_daily_subscription(user_id, at_time)
+        skip_day = None
+        if at_time is not None:
+            now = self.clock()
+            today = now.astimezone(self.timezone).date()
+            if next_daily_push(at_time, now, self.timezone, None).date() > today:
+                skip_day = today.isoformat()
+        self.storage.set_daily_subscription(user_id, at_time, skip_day)
+        return self.daily_status(user_id)
+
+    def daily_status(self, user_id: int) -> DailyStatus:
+        now = self.clock()
+        daily = self.storage.daily_subscription(user_id)
+        enabled = bool(daily and daily["enabled"])
+        next_push = next_daily_push(daily["at_time"], now, self.timezone, daily["last_sent_on"]) if enabled else None
+        return DailyStatus(enabled, daily["at_time"] if daily else None, daily["streak"] if daily else 0, next_push,
+                           now.astimezone(self.timezone).date())
 
     def daily_on(self, user_id: int) -> bool:
         daily = self.storage.daily_subscription(user_id)

@@ -74,7 +74,7 @@ def _previous(services, previous: AnswerOutcome | None) -> tuple[str, list]:
     if previous is None:
         return "", []
     status = "timeout" if previous.status == "timed_out" else "right" if previous.correct else "wrong"
-    return screens.previous_screen(services.knowledge.kb, previous.shown, status, previous.points)
+    return screens.previous_screen(services.knowledge.kb, previous.shown, status, previous.points, previous.chosen)
 
 
 async def _send_question(application: Application, chat_id: int, user_id: int, shown: ShownQuestion, fresh: bool,

@@ -1,4 +1,5 @@
-"""每日练习: ten untimed questions, the 错题本, statistics, and 每日一题 at the time the user chose."""
+"""每日练习: ten untimed questions (结束 at any one), the summary, the 错题本, statistics, and 每日一题 at the time
+the user chose."""
 
 from __future__ import annotations
 
@@ -51,8 +52,29 @@ async def start_category(update: Update, context: BotContext, pressed: screens.P
     await _begin(update, context, lambda user_id: practice.start_category(user_id, pressed.index))
 
 
-async def start_wrongbook(update: Update, context: BotContext, pressed: screens.WrongBook) -> None:
-    await _begin(update, context, context.services.practice.start_wrongbook)
+async def wrongbook(update: Update, context: BotContext, pressed: screens.WrongBook | screens.WrongBookPage) -> None:
+    """The 错题本's questions, paged, with 开始练习."""
+    questions = context.services.practice.wrongbook(update.effective_user.id)
+    await show(update, *screens.wrongbook(questions, getattr(pressed, "page", 0)))
+    await update.callback_query.answer()
+
+
+async def start_wrongbook(update: Update, context: BotContext, pressed: screens.WrongBookDrill) -> None:
+    practice = context.services.practice
+    await _begin(update, context, lambda user_id: practice.start_wrongbook(user_id, pressed.page))
+
+
+async def end(update: Update, context: BotContext, pressed: screens.PracticeEnd) -> None:
+    """结束: the question gives way to the round's summary."""
+    done = context.services.practice.end(pressed.session, update.effective_user.id)
+    if done is None:
+        await stale(update)
+        return
+    toggles = context.user_data.get("toggles", {})
+    for key in [key for key in toggles if key[:2] == ("p", pressed.session)]:
+        toggles.pop(key)
+    await show(update, *screens.summary(context.services.knowledge.kb, done))
+    await update.callback_query.answer()
 
 
 async def _settle(update: Update, context: BotContext, session_id: int, position: int, chosen: list[int]) -> None:
@@ -62,16 +84,17 @@ async def _settle(update: Update, context: BotContext, session_id: int, position
     if outcome.status == "not_yours":
         await stale(update)
         return
-    if outcome.status == "already":
-        await query.answer("这道题已经作答了。")
+    if outcome.status in ("already", "ended"):
+        await query.answer("这道题已经作答了。" if outcome.status == "already" else "本组练习已结束。")
         return
     context.user_data.get("toggles", {}).pop(("p", session_id, position), None)
-    await show(update, *screens.feedback(context.services.knowledge.kb, outcome.item, outcome.correct, outcome.streak))
+    kb = context.services.knowledge.kb
+    await show(update, *screens.feedback(kb, outcome.item, outcome.correct, outcome.chosen, outcome.streak))
     await query.answer("回答正确" if outcome.correct else "回答错误")
     if outcome.following is not None:
         await send(update, *screens.question_screen(outcome.following))
     elif outcome.item.kind != "daily":
-        await send(update, *screens.summary(practice.session_score(session_id), outcome.item.total))
+        await send(update, *screens.summary(kb, practice.summary(session_id, update.effective_user.id)))
 
 
 async def on_answer(update: Update, context: BotContext, pressed: screens.PracticeAnswer) -> None:
@@ -110,7 +133,8 @@ async def statistics(update: Update, context: BotContext, pressed: screens.Pract
 
 async def daily_settings(update: Update, context: BotContext, pressed: screens.DailySettings) -> None:
     """Choose the time of 每日一题, or switch it off."""
-    await show(update, *screens.daily_settings())
+    status = context.services.practice.daily_status(update.effective_user.id)
+    await show(update, *screens.daily_settings(status, pressed.origin))
     await update.callback_query.answer()
 
 
@@ -118,12 +142,14 @@ async def daily_choose(update: Update, context: BotContext, pressed: screens.Dai
     at_time = None if pressed.time == "off" else f"{pressed.time[:2]}:{pressed.time[2:]}"
     user_id = update.effective_user.id
     try:
-        context.services.practice.subscribe(user_id, at_time)
+        status = context.services.practice.subscribe(user_id, at_time)
     except PracticeError:
         await stale(update)
         return
-    await show(update, *screens.menu(*context.services.practice.overview(user_id)))
-    await update.callback_query.answer("已关闭每日一题" if at_time is None else f"每天 {at_time} 推送")
+    await show(update, *screens.daily_settings(status, pressed.origin))  # back where the choice was made
+    await update.callback_query.answer(
+        "已关闭每日一题" if at_time is None else
+        f"已开启：每天 {at_time} 推送，下一次在{screens.day_word(status)} {at_time}")
 
 
 async def send_daily_questions(context: BotContext) -> None:
@@ -148,7 +174,9 @@ async def _schedule_daily(application: Application) -> None:
 def register(application) -> None:
     application.add_handler(CommandHandler("practice", menu))
     for kind, callback in [(screens.PracticeCategories, categories), (screens.PracticeRandom, start_random),
-                           (screens.PracticeCategory, start_category), (screens.WrongBook, start_wrongbook),
+                           (screens.PracticeCategory, start_category), (screens.WrongBook, wrongbook),
+                           (screens.WrongBookPage, wrongbook), (screens.WrongBookDrill, start_wrongbook),
+                           (screens.PracticeEnd, end),
                            (screens.PracticeAnswer, on_answer), (screens.PracticeToggle, on_toggle),
                            (screens.PracticeSubmit, on_submit), (screens.PracticeStats, statistics),
                            (screens.DailySettings, daily_settings), (screens.DailyChoose, daily_choose)]:

@@ -44,13 +44,21 @@ class PracticeQueries:
                                 [user_id, question_id])
         return True
 
-    def practice_session_correct(self, session_id: int) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM practice_answers WHERE session_id = ? AND correct = 1",
-                               [session_id]).fetchone()[0]
+    def finish_practice(self, session_id: int, at: str) -> bool:
+        """结束 pressed: the session ends where it is (False when it was over already)."""
+        cursor = self.db.execute("UPDATE practice_sessions SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                                 [at, session_id])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def practice_session_answers(self, session_id: int) -> list[dict[str, Any]]:
+        """The answers of one session in order: position, question_id, chosen (letters), correct."""
+        return list(self.db.query("SELECT position, question_id, chosen, correct FROM practice_answers "
+                                  "WHERE session_id = ? ORDER BY position", [session_id]))
 
     def wrongbook(self, user_id: int) -> list[str]:
         return [row["question_id"] for row in self.db.query(
-            "SELECT question_id FROM wrongbook WHERE user_id = ? ORDER BY added_at", [user_id])]
+            "SELECT question_id FROM wrongbook WHERE user_id = ? ORDER BY added_at, rowid", [user_id])]
 
     def practice_stats(self, user_id: int) -> list[dict[str, Any]]:
         return list(self.db.query(
@@ -72,13 +80,17 @@ class PracticeQueries:
         rows = list(self.db["daily_subscriptions"].rows_where("user_id = ?", [user_id]))
         return rows[0] if rows else None
 
-    def set_daily_subscription(self, user_id: int, at_time: str | None) -> None:
+    def set_daily_subscription(self, user_id: int, at_time: str | None, skip_day: str | None = None) -> None:
+        """Switch 每日一题 on at `at_time` (off when None); `skip_day` (YYYY-MM-DD) counts as sent already, so that a
+        time already past today does not bring a question at once."""
         if at_time is None:
             self.db.execute("UPDATE daily_subscriptions SET enabled = 0 WHERE user_id = ?", [user_id])
         else:
             self.db.execute(
-                """INSERT INTO daily_subscriptions (user_id, at_time, enabled) VALUES (?, ?, 1)
-                   ON CONFLICT (user_id) DO UPDATE SET at_time = excluded.at_time, enabled = 1""", [user_id, at_time])
+                """INSERT INTO daily_subscriptions (user_id, at_time, enabled, last_sent_on) VALUES (?, ?, 1, ?)
+                   ON CONFLICT (user_id) DO UPDATE SET at_time = excluded.at_time, enabled = 1,
+                       last_sent_on = NULLIF(MAX(COALESCE(last_sent_on, ''), COALESCE(excluded.last_sent_on, '')), '')""",
+                [user_id, at_time, skip_day])
         self.db.conn.commit()
 
     def due_daily(self, at_time: str, today: str) -> list[int]:

@@ -125,7 +125,7 @@ def settings(user: dict[str, Any], daily_on: bool) -> tuple[str, Keyboard]:
 
     keyboard = [[Button(f"公告 {state(user['notify_announcements'])}", ToggleSubscription("ann"))],
                 [Button(f"质量小贴士 {state(user['notify_tips'])}", ToggleSubscription("tip"))],
-                [Button(f"每日一题 {state(daily_on)}", DailySettings())], [BACK, HOME]]
+                [Button(f"每日一题 {state(daily_on)}", DailySettings("notice"))], [BACK, HOME]]
     return "<b>订阅设置</b>\n点按钮即可开关。", keyboard
 
 

@@ -82,10 +82,11 @@ def question_screen(shown: ShownQuestion, tz: ZoneInfo, toggled: set[int] | None
     return text, keyboard
 
 
-def previous_screen(kb: KnowledgeBase, shown: ShownQuestion, status: str, points: float) -> tuple[str, Keyboard]:
-    """How the last answer went, shown above the next question (one message per answer); its row of buttons: the
-    last question's topic and 答题纠错, apart from the answer buttons."""
-    text = feedback_text(PREVIOUS_HEADER, shown.question, shown.options, shown.right_display, status, points)
+def previous_screen(kb: KnowledgeBase, shown: ShownQuestion, status: str, points: float,
+                    chosen: tuple[int, ...] = ()) -> tuple[str, Keyboard]:
+    """How the last answer went (what was chosen beside the right answer), shown above the next question (one
+    message per answer); its row of buttons: the last question's topic and 答题纠错, apart from the answer buttons."""
+    text = feedback_text(PREVIOUS_HEADER, shown.question, shown.options, shown.right_display, status, points, chosen)
     topic = kb.get(shown.question.topic)
     row = [Button("📖 上一题知识", OpenTopic(topic.id))] if topic is not None else []
     return text + DIVIDER, [row + [Button("上一题纠错", FlagQuestion(shown.attempt_id, shown.position))]]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.callbacks import Callback
 from bot.knowledge import KnowledgeBase
-from bot.quiz import BUTTON_OPTION_LIMIT, LETTERS, TYPES, QuizQuestion
+from bot.quiz import LETTERS, TYPES, QuizQuestion, options_fit_buttons
 from bot.render import Button, Keyboard, escape
 from bot.ui.ask import OpenTopic
 
@@ -22,8 +22,10 @@ def seconds_text(milliseconds: int) -> str:
 
 def question_text(header: str, question: QuizQuestion, options: list[str], deadline: datetime | None,
                   seconds: int | None, tz: ZoneInfo) -> str:
-    lines = [f"<b>{escape(header)}</b> · {TYPES[question.type]}", escape(question.stem), ""]
-    lines += [f"{LETTERS[i]}. {escape(option)}" for i, option in enumerate(options)]
+    """The stem; the options only when they are too long for the buttons (each option is shown once)."""
+    lines = [f"<b>{escape(header)}</b> · {TYPES[question.type]}", escape(question.stem)]
+    if not options_fit_buttons(options):
+        lines += [""] + [f"{LETTERS[i]}. {escape(option)}" for i, option in enumerate(options)]
     if question.type == "multiple":
         lines.append("\n（多选：点选全部正确选项后按“提交”）")
     if deadline is not None:
@@ -37,38 +39,42 @@ SubmitButton = Callable[[int, int], Callback]
 
 def answer_keyboard(answer: OptionButton, toggle: OptionButton, submit: SubmitButton, ref: int, position: int,
                     question: QuizQuestion, options: list[str], toggled: set[int] | None = None) -> Keyboard:
-    """Option buttons (A/B/C/D alone when an option is too long for a button); toggles and 提交 for 多选."""
-    short = all(len(option) <= BUTTON_OPTION_LIMIT for option in options)
-    rows: Keyboard = []
+    """Option buttons: "A. 全文" one per row when every option fits a button, else A/B/C/D side by side (the
+    text is then in the message); toggles and 提交 for 多选."""
+    on_buttons = options_fit_buttons(options)
+    buttons = []
     for index, option in enumerate(options):
-        label = f"{LETTERS[index]}. {option}" if short else LETTERS[index]
+        label = f"{LETTERS[index]}. {option}" if on_buttons else LETTERS[index]
         if question.type == "multiple":
             mark = MARK_ON if toggled and index in toggled else MARK_OFF
-            rows.append([Button(f"{mark} {label}", toggle(ref, position, index))])
+            buttons.append(Button(f"{mark} {label}", toggle(ref, position, index)))
         else:
-            rows.append([Button(label, answer(ref, position, index))])
+            buttons.append(Button(label, answer(ref, position, index)))
+    rows: Keyboard = [[button] for button in buttons] if on_buttons else [buttons]
     if question.type == "multiple":
         rows.append([Button("提交", submit(ref, position))])
-    if not short:
-        rows = _compact(rows)
     return rows
 
 
-def _compact(rows: Keyboard) -> Keyboard:
-    """Letter-only buttons fit side by side."""
-    letters = [row[0] for row in rows if not row[0].label.startswith("提交")]
-    rest = [row for row in rows if row[0].label.startswith("提交")]
-    return [letters, *rest]
+def choice_text(indexes: list[int] | tuple[int, ...], options: list[str], limit: int | None = None) -> str:
+    """B. 选项全文；C. … (each option cut to `limit` characters when given)."""
+    return "；".join(f"{LETTERS[i]}. {escape(shorten(options[i], limit) if limit else options[i])}"
+                    for i in sorted(indexes))
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def feedback_text(header: str, question: QuizQuestion, options: list[str], right: list[int], status: str,
-                  points: float | None) -> str:
-    """points is None in untimed practice, where nothing is scored."""
+                  points: float | None, chosen: list[int] | tuple[int, ...] = ()) -> str:
+    """points is None in untimed practice, where nothing is scored; a wrong answer shows what was chosen
+    above the right answer."""
     gained = f" +{points:g} 分" if points is not None else ""
     verdict = {"right": f"✅ 回答正确{gained}", "wrong": "❌ 回答错误", "timeout": "⏰ 时间到，本题 0 分"}[status]
-    answer = "；".join(f"{LETTERS[i]}. {escape(options[i])}" for i in right)
+    yours = f"您选了：{choice_text(chosen, options)}\n" if status == "wrong" and chosen else ""
     return (f"<b>{escape(header)}</b> {verdict}\n{escape(question.stem)}\n\n"
-            f"正确答案：{answer}\n解析：{escape(question.explanation)}")
+            f"{yours}正确答案：{choice_text(right, options)}\n解析：{escape(question.explanation)}")
 
 
 def feedback_keyboard(kb: KnowledgeBase, question: QuizQuestion) -> Keyboard:
