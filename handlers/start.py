@@ -50,7 +50,8 @@ async def start(update: Update, context: BotContext) -> None:
     if payload.startswith(INVITE_PREFIX):
         try:
             role, scope = services.roles.redeem(user, payload[len(INVITE_PREFIX):])
-            await send(update, f"已获得权限：{escape(scope)} {ROLE_NAMES[role]}。在“我的”里可以找到相应功能。")
+            await send(update, f"已获得权限：{escape(scope)} {ROLE_NAMES[role]}。在“我的”里可以找到相应功能，"
+                               "发送 /help 查看您可以使用的命令。")
             user = services.accounts.get(user["id"])
         except InviteError as exc:
             await send(update, escape(str(exc)))

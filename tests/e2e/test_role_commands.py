@@ -36,7 +36,8 @@ async def invite_organiser(bot, user_id: int, name: str) -> None:
     await client.user(user_id, name)
     code = bot.runtime.services.roles.create_invite(ADMIN_ID, "organiser", "三亚市", 7)
     await client.send(user_id, f"/start inv_{code}")
-    await client.wait_text(user_id, "已获得权限")
+    granted = await client.wait_text(user_id, "已获得权限")
+    assert "/help" in granted["text"], "the new commands are pointed out"
 
 
 async def test_an_invite_brings_the_organiser_menu_and_help_a_revocation_takes_them_back(bot):
