@@ -95,4 +95,4 @@ async def test_a_second_bot_on_the_same_database_is_refused(bot, knowledge_servi
     assert bot.storage.get_user(1) is None  # the first one is untouched and still serving
     await bot.client.user(1, "张工")
     await bot.client.send(1, "/start")
-    await bot.client.wait_text(1, "第一步")
+    await bot.client.wait_text(1, "第 1 步")

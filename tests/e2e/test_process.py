@@ -17,10 +17,12 @@ def test_run_restart_and_signals(tmp_path):
     try:
         httpx.post(f"{base}/sandbox/users", json={"id": 1001, "first_name": "张工"})
         httpx.post(f"{base}/sandbox/send", json={"user_id": 1001, "text": "/start"})
-        wait_text_sync(base, 1001, "第一步")
+        wait_text_sync(base, 1001, "第 1 步")
         assert httpx.post(f"{base}/sandbox/press", json={"user_id": 1001, "text": "儋州"}).status_code == 200
-        wait_text_sync(base, 1001, "第二步")
+        wait_text_sync(base, 1001, "第 2 步")
         httpx.post(f"{base}/sandbox/press", json={"user_id": 1001, "text": "其他"})
+        wait_text_sync(base, 1001, "第 3 步")
+        httpx.post(f"{base}/sandbox/press", json={"user_id": 1001, "text": "暂不加入"})
         wait_text_sync(base, 1001, "登记完成")
         process.send_signal(signal.SIGHUP)  # reload the knowledge base in place
         process.send_signal(signal.SIGTERM)

@@ -47,9 +47,9 @@ def test_qualitybot_run_works_against_the_standalone_sandbox(tmp_path):
             time.sleep(0.1)
         httpx.post(f"{base}/sandbox/users", json={"id": 1001, "first_name": "张工"})
         httpx.post(f"{base}/sandbox/send", json={"user_id": 1001, "text": "/start"})
-        wait_text_sync(base, 1001, "第一步")
+        wait_text_sync(base, 1001, "第 1 步")
         assert httpx.post(f"{base}/sandbox/press", json={"user_id": 1001, "text": "儋州"}).json()["answer"]
-        wait_text_sync(base, 1001, "第二步")
+        wait_text_sync(base, 1001, "第 2 步")
         bot.send_signal(signal.SIGTERM)
         assert bot.wait(timeout=20) == 0
         assert not os.path.exists(tmp_path / "bot.db.sandbox.jsonl"), "the bot started no sandbox of its own"
