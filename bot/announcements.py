@@ -15,7 +15,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, time as time_of_day
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from aiolimiter import AsyncLimiter
@@ -27,6 +27,9 @@ from bot.policy import (BUREAU, PermissionDenied, announcement_regions, may_canc
                         may_read_announcement)
 from bot.roles import Roles
 from bot.storage import Storage
+
+if TYPE_CHECKING:
+    from bot.scheduled import ScheduledAnnouncements
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,15 @@ ROLE_FILTERS = {"worker": "一线工人/班组长", "manager": "管理人员", "
 
 class AnnouncementError(ValueError):
     """Shown to the user (Chinese)."""
+
+
+def check_text(text: str, with_media: bool) -> None:
+    """An announcement's words: some, unless a picture or file carries it, and within Telegram's limit."""
+    if not text.strip() and not with_media:
+        raise AnnouncementError("公告内容不能为空。")
+    limit = MAX_CAPTION if with_media else MAX_TEXT
+    if len(text) > limit:
+        raise AnnouncementError(f"公告文字不能超过 {limit} 字{'（带图片或文件时）' if with_media else ''}。")
 
 
 @dataclass(frozen=True)
@@ -103,11 +115,7 @@ class Announcements:
         if regions is None:
             scope = actor.scope(BUREAU)
             raise PermissionDenied("只有住建局用户可以发布公告。" if scope is None else f"您只能面向{scope}发布公告。")
-        if not draft.text.strip() and draft.media is None:
-            raise AnnouncementError("公告内容不能为空。")
-        limit = MAX_CAPTION if draft.media else MAX_TEXT
-        if len(draft.text) > limit:
-            raise AnnouncementError(f"公告文字不能超过 {limit} 字{'（带图片或文件时）' if draft.media else ''}。")
+        check_text(draft.text, draft.media is not None)
         if draft.media:
             limit_bytes = MAX_PHOTO_BYTES if draft.media.kind == "photo" else MAX_DOCUMENT_BYTES
             if draft.media.size and draft.media.size > limit_bytes:
@@ -161,11 +169,16 @@ class Announcements:
         return self.create_tip(text_of(topic), list(REGION_NAMES))
 
     def start_scheduled(self, announcement_id: int) -> bool:
-        announcement = self.storage.announcement(announcement_id)
-        if announcement is None or announcement["status"] != "scheduled":
-            return False
-        self.storage.update_announcement(announcement_id, {"status": "sending"})
-        return True
+        """Now sending, unless it was cancelled or started meanwhile (one conditional update: a person retiming or
+        cancelling it at this very moment either wins or is refused, never half of each)."""
+        return self.storage.change_scheduled(announcement_id, {"status": "sending"})
+
+    @property
+    def scheduled(self) -> "ScheduledAnnouncements":
+        """Announcements waiting for their time: listed, retimed, reworded, cancelled; their authors' reports."""
+        from bot.scheduled import ScheduledAnnouncements
+
+        return ScheduledAnnouncements(self)
 
     def start_due(self) -> list[int]:
         """Scheduled announcements whose time has come, now marked as sending."""

@@ -23,6 +23,7 @@ from bot.ratelimit import BULK
 from bot.render import Keyboard
 from bot.transport import DeliveryUnknown
 from bot.ui import announce as screens
+from bot.ui import scheduled as scheduled_screens
 
 log = logging.getLogger(__name__)
 AUTHOR_NOTE = "\n\n（这是您发布的公告，以上是接收人看到的内容。）"
@@ -42,6 +43,8 @@ class Broadcasting:
     async def start(self) -> None:
         for announcement_id in self.announcements.recover_after_crash():
             await self.launch(announcement_id)
+        for announcement_id in self.announcements.scheduled.reports_due():  # finished just before a stop or crash
+            await self.report(announcement_id)
 
     async def stop(self) -> None:
         """Let in-flight messages finish; what is left stays pending for the next start."""
@@ -58,7 +61,9 @@ class Broadcasting:
         announcement = self.announcements.storage.announcement(announcement_id)
         if announcement["progress_chat_id"] and not announcement["progress_message_id"]:
             with contextlib.suppress(Forbidden, BadRequest, NetworkError):
-                message = await self.bot.send_message(announcement["progress_chat_id"], "📤 准备发送……")
+                text = scheduled_screens.starting(announcement) if announcement["scheduled_at"] else "📤 准备发送……"
+                message = await self.bot.send_message(announcement["progress_chat_id"], text,
+                                                      parse_mode=ParseMode.HTML)
                 self.announcements.progress_message(announcement_id, message.message_id)
         broadcaster = Broadcaster(self.announcements, self._send, self.rate, progress=self._report)
 
@@ -66,6 +71,7 @@ class Broadcasting:
             try:
                 summary = await broadcaster.run(announcement_id)
                 log.info("Announcement %s: %s", announcement_id, summary)
+                await self.report(announcement_id)
             except Exception:
                 log.exception("Announcement %s: broadcast stopped by an error; it resumes at the next start",
                               announcement_id)
@@ -117,3 +123,24 @@ class Broadcasting:
             await self.bot.edit_message_text(screens.progress(summary, finished or cancelled, cancelled),
                                              announcement["progress_chat_id"], announcement["progress_message_id"],
                                              reply_markup=self.markup(keyboard))
+
+    async def report(self, announcement_id: int) -> None:
+        """Tell the author how their scheduled announcement went, once: the report is recorded before it is sent,
+        and recorded again as not sent only when it certainly did not arrive."""
+        claimed = self.announcements.scheduled.claim_report(announcement_id)
+        if claimed is None:
+            return
+        announcement, summary = claimed
+        chat_id = announcement["progress_chat_id"] or announcement["author_id"]
+        text, keyboard = scheduled_screens.report(announcement, summary, self.announcements.timezone)
+        try:
+            await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=self.markup(keyboard))
+        except DeliveryUnknown:
+            log.warning("Announcement %s: the report to its author may not have arrived; not sent again",
+                        announcement_id)
+        except (Forbidden, BadRequest) as exc:
+            log.warning("Announcement %s: the report to its author was refused: %s", announcement_id, exc)
+        except NetworkError as exc:  # it did not arrive (TimedOut is a NetworkError): the next start tries again
+            log.warning("Announcement %s: the report to its author failed (%s); retried at the next start",
+                        announcement_id, exc)
+            self.announcements.scheduled.release_report(announcement_id)

@@ -48,6 +48,7 @@ ORGANISER_SECTION = Section("竞赛组织者", (
 ))
 BUREAU_SECTION = Section("住建局", (
     Command("announce", "发布公告", "向本市县（全省住建局可选市县）发布公告"),
+    Command("scheduled", "待发送公告", "待发送公告：定时公告的时间、内容，或取消发送"),
     Command("reports", "信息报送", "信息报送：查看和提交报送任务"),
 ))
 ADMIN_SECTION = Section("管理员", (

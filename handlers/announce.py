@@ -13,8 +13,10 @@ from bot.accounts import REGION_NAMES, pick_regions
 from bot.policy import BUREAU, PROVINCE, PermissionDenied
 from bot.render import escape
 from bot.ui import announce as screens
+from bot.ui import scheduled as pending_screens
 from bot.ui.menu import main_menu_keyboard
-from bot.when import example_moment, parse_moment
+from bot.when import example_moment
+from handlers import scheduled as pending
 from handlers.common import on_button, refuse, send, show, stale
 from handlers.context import BotContext
 
@@ -112,7 +114,7 @@ async def compose_start(update: Update, context: BotContext, pressed: screens.Co
         await send(update, "只有住建局用户可以发布公告。", main_menu_keyboard())
         return ConversationHandler.END
     context.user_data["announcement"] = {"scope": scope}
-    await send(update, "发布公告（随时 /cancel 取消）。\n请发送公告内容：文字，或一张图片/一个文件（可以带说明文字）。")
+    await send(update, *screens.compose_intro())
     return COMPOSE
 
 
@@ -197,8 +199,7 @@ async def _create(update: Update, context: BotContext, scheduled_at) -> int:
     if scheduled_at is None:
         await broadcasting.launch(announcement["id"])
     else:
-        tz = context.services.config.tz
-        await send(update, f"已安排在 {scheduled_at.astimezone(tz):%Y-%m-%d %H:%M} 发送。", main_menu_keyboard())
+        await send(update, *pending_screens.scheduled(scheduled_at, context.services.config.tz))
     return ConversationHandler.END
 
 
@@ -216,18 +217,18 @@ async def got_decision(update: Update, context: BotContext, pressed: screens.Sen
 
 
 async def got_schedule(update: Update, context: BotContext) -> int:
-    clock, tz = context.services.announcements.clock, context.services.config.tz
-    moment = parse_moment(update.effective_message.text or "", clock(), tz)
+    moment = await pending.read_moment(update, context)
     if moment is None:
-        await send(update, f"时间格式不对，请按“明天上午9点”或“{example_moment(clock(), tz)}”发送。")
         return SCHEDULE
-    if moment <= clock():
+    if moment <= context.services.announcements.clock():
         await send(update, "这个时间已经过去了，请发送以后的时间。")
         return SCHEDULE
     return await _create(update, context, moment)
 
 
 async def cancel_compose(update: Update, context: BotContext) -> int:
+    if await pending.stop_editing(update, context):  # a new time or new words for a scheduled one were awaited
+        return ConversationHandler.END
     context.user_data.pop("announcement", None)
     await send(update, "已取消，公告没有发送。", main_menu_keyboard())
     return ConversationHandler.END
@@ -270,13 +271,20 @@ async def _schedule(application: Application) -> None:
 def register(application) -> None:
     content = (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL
     application.add_handler(ConversationHandler(
-        entry_points=[on_button(screens.Compose, compose_start), CommandHandler("announce", compose_start)],
+        # 待发送公告 is part of the conversation: a press there ends a half-written announcement, and the time or
+        # words typed next are read as such, never as an announcement's content
+        entry_points=[on_button(screens.Compose, compose_start), CommandHandler("announce", compose_start),
+                      on_button(pending_screens.PendingList, pending.pending_list),
+                      CommandHandler("scheduled", pending.pending_list),
+                      on_button(pending_screens.PendingAction, pending.pending_action)],
         states={
             COMPOSE: [MessageHandler(content, got_content)],
             AUDIENCE: [on_button(screens.AudienceRegion, got_region)],
             ROLE: [on_button(screens.AudienceRole, got_role)],
             PREVIEW: [on_button(screens.SendDecision, got_decision)],
             SCHEDULE: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_schedule)],
+            pending.RETIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, pending.got_new_time)],
+            pending.REWORD: [MessageHandler(filters.TEXT & ~filters.COMMAND, pending.got_new_text)],
         },
         fallbacks=[CommandHandler("cancel", cancel_compose)],
         conversation_timeout=1800, allow_reentry=True,

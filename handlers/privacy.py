@@ -15,7 +15,7 @@ from bot.ui import ask, contest
 from handlers.context import BotContext
 
 PRIVATE_COMMANDS = ["start", "me", "join", "practice", "contest", "contests", "newcontest", "notices", "announce",
-                    "reports", "roles", "teams", "newteam", "reload"]
+                    "scheduled", "reports", "roles", "teams", "newteam", "reload"]
 GROUP_BUTTONS: tuple[type[Callback], ...] = (ask.OpenTopic, ask.OpenSection, ask.Feedback, ask.NoneOfThese,
                                              ask.Categories, ask.Category, contest.Ranking, contest.RankingPicture)
 PRIVATE_ONLY = "这个功能只在与我的私聊中使用，以免个人信息和团队码出现在群里。"

@@ -89,3 +89,58 @@ class AnnouncementQueries:
 
     def deliveries(self, announcement_id: int) -> list[dict[str, Any]]:
         return list(self.db["deliveries"].rows_where("announcement_id = ?", [announcement_id], order_by="user_id"))
+
+    # --- scheduled announcements ---------------------------------------------------------------------
+
+    def scheduled_announcements(self, author_id: int | None) -> list[dict[str, Any]]:
+        """Announcements waiting for their time, soonest first, with their number of recipients and the author's
+        name; one author's, or everyone's when `author_id` is None."""
+        sql = ("SELECT a.*, u.first_name AS author_name, "
+               "(SELECT COUNT(*) FROM deliveries d WHERE d.announcement_id = a.id) AS recipients "
+               "FROM announcements a LEFT JOIN users u ON u.id = a.author_id "
+               "WHERE a.kind = 'announcement' AND a.status = 'scheduled'")
+        params: list[Any] = []
+        if author_id is not None:
+            sql += " AND a.author_id = ?"
+            params.append(author_id)
+        return list(self.db.query(sql + " ORDER BY a.scheduled_at, a.id", params))
+
+    def change_scheduled(self, announcement_id: int, fields: dict[str, Any]) -> bool:
+        """Change an announcement only while it still waits for its time: false when the scheduler (or someone else)
+        started or cancelled it first."""
+        columns = ", ".join(f"{name} = ?" for name in fields)
+        cursor = self.db.execute(f"UPDATE announcements SET {columns} WHERE id = ? AND status = 'scheduled'",
+                                 [*fields.values(), announcement_id])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def cancel_scheduled(self, announcement_id: int) -> bool:
+        """Call off an announcement that has not started: nothing goes out and there is nothing to report."""
+        now = utcnow()
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE announcements SET status = 'cancelled', finished_at = ?, reported_at = ? "
+                "WHERE id = ? AND status = 'scheduled'", [now, now, announcement_id])
+            if cursor.rowcount != 1:
+                return False
+            self.db.execute("UPDATE deliveries SET status = 'cancelled', updated_at = ? "
+                            "WHERE announcement_id = ? AND status = 'pending'", [now, announcement_id])
+        return True
+
+    def unreported_announcements(self) -> list[dict[str, Any]]:
+        """Scheduled announcements that went out (to the end, or until cancelled) whose author was not told yet."""
+        return list(self.db.query(
+            "SELECT * FROM announcements WHERE kind = 'announcement' AND scheduled_at IS NOT NULL "
+            "AND status IN ('done', 'cancelled') AND reported_at IS NULL ORDER BY id"))
+
+    def claim_report(self, announcement_id: int) -> bool:
+        """Take the one report of this announcement: true for the first caller only, across restarts."""
+        cursor = self.db.execute("UPDATE announcements SET reported_at = ? WHERE id = ? AND reported_at IS NULL",
+                                 [utcnow(), announcement_id])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def release_report(self, announcement_id: int) -> None:
+        """The report certainly did not arrive: let the next start try again."""
+        self.db.execute("UPDATE announcements SET reported_at = NULL WHERE id = ?", [announcement_id])
+        self.db.conn.commit()

@@ -313,3 +313,13 @@ def m009_feedback_reason(db: sqlite_utils.Database) -> None:
         ALTER TABLE questions ADD COLUMN feedback_reason TEXT;
         ALTER TABLE questions ADD COLUMN feedback_topic TEXT;
     """)
+
+
+@migrations()
+def m010_announcement_reported(db: sqlite_utils.Database) -> None:
+    # when the author of a scheduled announcement was told how it went (or that nothing is to be told), so that the
+    # report goes out once even across a restart
+    db.executescript("""
+        ALTER TABLE announcements ADD COLUMN reported_at TEXT;
+        UPDATE announcements SET reported_at = COALESCE(finished_at, created_at) WHERE status IN ('done', 'cancelled');
+    """)

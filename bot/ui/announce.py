@@ -113,8 +113,10 @@ def notices(region: str | None, items: list[dict[str, Any]], tz: ZoneInfo, is_bu
     keyboard.append([Button("订阅设置", NoticeSettings())])
     if is_bureau:
         from bot.ui.reports import ReportsMenu  # reports are reached from 公告 by bureaus
+        from bot.ui.scheduled import PendingList
 
-        keyboard.append([Button("发布公告", Compose()), Button("信息报送", ReportsMenu())])
+        keyboard.append([Button("发布公告", Compose()), Button("待发送公告", PendingList())])
+        keyboard.append([Button("信息报送", ReportsMenu())])
     keyboard.append(home_row())
     return "\n".join(lines), keyboard
 
@@ -140,6 +142,14 @@ def unsubscribed(kind: Kind) -> tuple[str, Keyboard]:
             [[Button("撤销，继续接收", Resubscribe(kind)), Button("订阅设置", NoticeSettings())], home_row()])
 
 
+def compose_intro() -> tuple[str, Keyboard]:
+    """The first step of 发布公告, with the way to the announcements already scheduled."""
+    from bot.ui.scheduled import PendingList
+
+    return ("发布公告（随时 /cancel 取消）。\n请发送公告内容：文字，或一张图片/一个文件（可以带说明文字）。",
+            [[Button("待发送公告", PendingList())]])
+
+
 def region_step(chosen: list[str]) -> tuple[str, Keyboard]:
     keyboard = region_ticks(AudienceRegion, chosen, len(REGION_NAMES), "全选")
     return f"发给哪些市县？已选 {len(chosen)} 个。", keyboard
@@ -151,10 +161,15 @@ def role_step() -> tuple[str, Keyboard]:
     return "只发给某类人员吗？", grid(buttons, 2)
 
 
+def audience_text(regions: list[str], role: str | None) -> str:
+    """三亚市、陵水县（管理人员）, or 全省: whom an announcement addresses (not escaped)."""
+    where = "、".join(regions) if len(regions) < len(REGION_NAMES) else "全省"
+    return f"{where}{'（' + ROLE_FILTERS[role] + '）' if role else ''}"
+
+
 def preview(text: str, media_kind: str | None, regions: list[str], role: str | None,
             count: int) -> tuple[str, Keyboard]:
-    where = "、".join(regions) if len(regions) < len(REGION_NAMES) else "全省"
-    audience = f"{where}{'（' + ROLE_FILTERS[role] + '）' if role else ''}"
+    audience = audience_text(regions, role)
     media = {"photo": "（附图片）", "document": "（附文件）"}.get(media_kind or "", "")
     screen = (f"<b>公告预览</b>{media}\n\n{escape(text) or '（无文字）'}\n\n"
               f"发送范围：{escape(audience)}\n接收人数：<b>{count:,}</b> 人（不含您自己）")

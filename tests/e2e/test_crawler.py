@@ -217,6 +217,8 @@ async def world(bot: RunningBot) -> None:
     storage.grant_role(ROLE_USERS["bureau"], "bureau", "三亚市", ADMIN_ID)
     storage.grant_role(ROLE_USERS["province bureau"], "bureau", "全省", ADMIN_ID)
     services.announcements.create(ROLE_USERS["bureau"], Draft("三亚市质量月活动通知", None, ["三亚市"]))
+    services.announcements.create(ROLE_USERS["bureau"], Draft("三亚市停水检修通知", None, ["三亚市"]),
+                                  now + timedelta(days=1))  # 待发送公告: retime, reword, cancel
     services.reports.create(ROLE_USERS["province bureau"], "质量月活动总结", "总结和照片", now + timedelta(days=5),
                             ["三亚市", "海口市"])
 
