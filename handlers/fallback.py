@@ -5,7 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
+from bot.commands import sections_for
 from bot.ui import menu as screens
+from bot.ui.help import help_screen
 from handlers.common import send, stale
 from handlers.context import BotContext
 
@@ -16,7 +18,9 @@ async def non_text(update: Update, context: BotContext) -> None:
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    await send(update, "没有这个命令。" + screens.HELP_TEXT, screens.main_menu_keyboard())
+    """A mistyped command: say so, with the help of what this person may do."""
+    text, keyboard = help_screen(sections_for(context.services.roles.actor(update.effective_user.id)))
+    await send(update, "没有这个命令。\n\n" + text, keyboard)
 
 
 async def unknown_button(update: Update, context: BotContext) -> None:

@@ -215,11 +215,3 @@ def short(title: str, limit: int = 16) -> str:
     return title if len(title) <= limit else title[:limit - 1] + "…"
 
 
-HELP_TEXT = (
-    "<b>质量通使用说明</b>\n\n"
-    "• 直接打字提问住宅工程质量问题，例如“外墙渗水怎么处理”\n"
-    "• /topics 按分类浏览知识库\n"
-    "• /me 查看或修改我的市县、身份、团队\n"
-    "• /join 团队码 加入项目部团队\n"
-    "• /start 回到主菜单"
-)

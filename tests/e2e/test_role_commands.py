@@ -153,3 +153,15 @@ async def test_after_creating_a_team_the_admin_can_create_another_or_go_on(bot):
     await client.wait_text(ADMIN_ID, "团队（项目部）名称", after=created["message_id"])
     await client.send(ADMIN_ID, "/cancel")
     await client.wait_text(ADMIN_ID, "已取消", after=created["message_id"])
+
+
+async def test_a_mistyped_command_gets_the_help_of_the_person_s_roles(bot):
+    client = bot.client
+    await client.user(ADMIN_ID, "省厅管理员")
+    await client.user(WORKER, "李工")
+    await invite_organiser(bot, ORGANISER, "王组织")
+    for user_id, expected, absent in ((ORGANISER, "/newcontest", "/roles"), (WORKER, "/practice", "/newcontest")):
+        after = await client.last_id(user_id)
+        await client.send(user_id, "/newcontset")
+        answer = (await client.wait_text(user_id, "没有这个命令", after=after))["text"]
+        assert expected in answer and absent not in answer, (user_id, answer)
