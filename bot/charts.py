@@ -1,8 +1,8 @@
-"""Leaderboard pictures for the chat: a 16:9 PNG bar chart of the best teams, or of the best individuals.
+"""Pictures for the chat: the leaderboard as a phone-sized PNG (teams ranked and unranked, the top ten persons).
 
-Drawn with matplotlib's object API on an Agg canvas, never pyplot's global state, so it is safe from worker
-threads. A picture is only made when a CJK font covers every character to be drawn; otherwise the caller sends
-the leaderboard as text, so nobody ever sees missing-glyph boxes.
+Drawn with Pillow on a CJK font found once (the shipped Noto Sans CJK, else a system one). Characters the font
+lacks (an emoji in a name) are left out rather than drawn as boxes; without any CJK font there is no picture and
+the caller sends text. Certificates are drawn in bot.certificate with the same tools.
 """
 
 from __future__ import annotations
@@ -13,59 +13,30 @@ from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 
-import matplotlib
+from fontTools.ttLib import TTFont
+from fontTools.ttLib.ttFont import TTLibError
+from matplotlib import font_manager
+from PIL import Image, ImageDraw, ImageFont
 
-matplotlib.use("Agg")
-
-from fontTools.ttLib import TTFont  # noqa: E402
-from fontTools.ttLib.ttFont import TTLibError  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.font_manager import FontProperties  # noqa: E402
-from matplotlib.transforms import blended_transform_factory  # noqa: E402
-
-from bot.leaderboard import IndividualRow, Leaderboard, TeamRow  # noqa: E402
+from bot.contest_results import ContestFacts
+from bot.leaderboard import Leaderboard, format_points, unranked_note
 
 PACKAGED_FONT_FILE = "NotoSansCJKtc-Regular.otf"
 CJK_FAMILIES = ("Noto Sans CJK", "Noto Serif CJK", "Source Han Sans", "WenQuanYi", "Droid Sans Fallback", "SimHei",
                 "Microsoft YaHei", "PingFang", "Heiti", "AR PL")
 CJK_PROBE = "团队个人排行榜"  # a font without these is no use, whatever its family name says
-
-NAME_LIMIT = 16
-TITLE_LIMIT = 28
 ELLIPSIS = "…"
+NO_LINE_START, NO_LINE_END = "，。、；：！？）」』”’》…", "（「『“‘《"
 
-FIGURE_SIZE_IN = (12.8, 7.2)  # 1280x720 at DPI: 16:9, what Telegram shows without cropping
-DPI = 100
-MIN_BAR_SLOTS = 5  # a short list keeps slim bars instead of a few fat ones
-BAR_COLOR = "#1f4e79"
-LEADER_COLOR = "#c0392b"
-INK = "#111111"
-MUTED = "#444444"
-
-
-@dataclass(frozen=True)
-class Bar:
-    rank: int
-    name: str
-    value: float
-    caption: str
+# Telegram shows a photo about 400 points wide on a phone: at 1080 px the smallest text here (26 px) is ~10 pt
+WIDTH = 1080
+MARGIN = 60
+NAVY, INK, MUTED, FAINT = "#0b1d33", "#111827", "#4b5563", "#9ca3af"
+GOLD, BAR, TRACK, WHITE = "#b7791f", "#2563eb", "#e5e7eb", "#ffffff"
+TOP_TEAMS, TOP_UNRANKED, TOP_PERSONS = 10, 5, 10
 
 
-@dataclass(frozen=True)
-class ChartContent:
-    title: str
-    subtitle: str
-    bars: list[Bar]
-
-    def all_text(self) -> str:
-        pieces = [self.title, self.subtitle]
-        for bar in self.bars:
-            pieces += [str(bar.rank), bar.name, bar.caption]
-        return "".join(pieces)
-
+# --- fonts ------------------------------------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=1)
 def find_cjk_font() -> Path | None:
@@ -107,7 +78,7 @@ def _has_chinese(path: Path) -> bool:
 
 @functools.lru_cache(maxsize=8)
 def _code_points(font_path: str) -> frozenset[int]:
-    # fontNumber=0: collections (.ttc) are read as their first face, as matplotlib draws them
+    # fontNumber=0: collections (.ttc) are read as their first face, as Pillow draws them
     with TTFont(font_path, lazy=True, fontNumber=0) as font:
         return frozenset(font.getBestCmap() or {})
 
@@ -118,14 +89,16 @@ def covers(font_path: Path | str, text: str) -> bool:
     return all(ord(char) in code_points for char in text if not char.isspace())
 
 
+def drawable(font_path: Path | str, text: str) -> str:
+    """The text without the characters the font cannot draw (an emoji, a private-use character), on one line."""
+    code_points = _code_points(str(font_path))
+    return " ".join("".join(c for c in text if c.isspace() or ord(c) in code_points).split())
+
+
 def shorten(text: str, limit: int) -> str:
     """One line of at most `limit` characters; user text may carry newlines and runs of spaces."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[:limit - 1] + ELLIPSIS
-
-
-def format_score(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def format_time(iso_time: str) -> str:
@@ -135,72 +108,191 @@ def format_time(iso_time: str) -> str:
         return iso_time
 
 
-def team_bar(row: TeamRow) -> Bar:
-    """A bar for a ranked team (unranked ones are never charted)."""
-    caption = f"{format_score(row.mean_score)}分 · {row.participants}人"
-    if row.participation_rate is not None:
-        caption += f" · 参与率{row.participation_rate:.0%}"
-    return Bar(row.rank, shorten(row.name, NAME_LIMIT), row.mean_score, caption)
+# --- drawing --------------------------------------------------------------------------------------------------
+
+class Canvas:
+    """A Pillow image with text in one CJK font; bold is the regular face drawn with a thin outline."""
+
+    def __init__(self, font_path: Path, width: int, height: int, background: str):
+        self.font_path = font_path
+        self.image = Image.new("RGB", (width, height), background)
+        self.draw = ImageDraw.Draw(self.image)
+
+    def font(self, size: int) -> ImageFont.FreeTypeFont:
+        return _font(str(self.font_path), size)
+
+    def width_of(self, text: str, size: int) -> float:
+        return self.draw.textlength(text, font=self.font(size))
+
+    def fit(self, text: str, size: int, width: float) -> str:
+        """The text, cut with … so that it is at most `width` pixels wide."""
+        text = drawable(self.font_path, text)
+        if self.width_of(text, size) <= width:
+            return text
+        while text and self.width_of(text + ELLIPSIS, size) > width:
+            text = text[:-1]
+        return text + ELLIPSIS
+
+    def wrap(self, text: str, size: int, width: float, lines: int) -> list[str]:
+        """Up to `lines` lines of at most `width` pixels, character by character (Chinese has no spaces)."""
+        text, result = drawable(self.font_path, text), []
+        while text and len(result) < lines - 1:
+            cut = len(text)
+            while cut > 1 and self.width_of(text[:cut], size) > width:
+                cut -= 1
+            # no line starts with closing punctuation or ends with an opening one (避头尾)
+            while 2 < cut < len(text) and (text[cut] in NO_LINE_START or text[cut - 1] in NO_LINE_END):
+                cut -= 1
+            result.append(text[:cut])
+            text = text[cut:].lstrip()
+        if text:
+            result.append(self.fit(text, size, width))
+        return result
+
+    def text(self, xy: tuple[float, float], text: str, size: int, fill: str, anchor: str = "ls",
+             bold: bool = False) -> None:
+        stroke = max(1, size // 40) if bold else 0
+        self.draw.text(xy, drawable(self.font_path, text), font=self.font(size), fill=fill, anchor=anchor,
+                       stroke_width=stroke, stroke_fill=fill)
+
+    def png(self) -> bytes:
+        buffer = BytesIO()
+        self.image.save(buffer, format="PNG", optimize=True)
+        return buffer.getvalue()
 
 
-def individual_bar(row: IndividualRow) -> Bar:
-    caption = f"{format_score(row.score)}分 · 答对{row.correct}/{row.answered}题"
-    return Bar(row.rank, shorten(row.name, NAME_LIMIT), row.score, caption)
+@functools.lru_cache(maxsize=32)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
 
 
-def chart_content(board: Leaderboard, top: int) -> ChartContent | None:
-    """Teams when any is ranked, else individuals; None when there is nobody to show."""
-    title = shorten(board.title, TITLE_LIMIT)
-    generated = format_time(board.generated_at)
-    teams = [row for row in board.teams if row.ranked][:top]
-    if teams:
-        return ChartContent(f"{title} 团队排行榜",
-                            f"共{board.participants}人参与 · 按团队平均分排名 · 生成时间 {generated}",
-                            [team_bar(row) for row in teams])
-    if board.individuals:
-        return ChartContent(f"{title} 个人排行榜",
-                            f"共{board.participants}人参与 · 按得分排名 · 生成时间 {generated}",
-                            [individual_bar(row) for row in board.individuals[:top]])
-    return None
+# --- the leaderboard ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Line:
+    """One row of the picture: a section heading, a team, an unranked team, a person or a note."""
+    kind: str            # heading | team | unranked | person | note
+    rank: str = ""
+    name: str = ""
+    detail: str = ""     # under or beside the name: team, headcount, 人数不足 2/3
+    value: str = ""      # the score as written
+    share: float = 0.0   # the bar's length, 0..1 of the best
 
 
-def render_team_chart(board: Leaderboard, top: int = 10) -> bytes | None:
-    """The leaderboard as a 1280x720 PNG, or None when it cannot be drawn faithfully (the caller sends text)."""
-    content = chart_content(board, top)
+ROW_HEIGHT = {"heading": 92, "team": 104, "unranked": 70, "person": 76, "note": 56}
+TITLE_SIZE, TITLE_LEADING = 54, 68
+FOOTER_HEIGHT = 80
+
+
+def leaderboard_lines(board: Leaderboard) -> list[Line]:
+    """The rows of the leaderboard picture: ranked teams, then the unranked ones marked, then the top persons."""
+    lines: list[Line] = []
+    ranked = [t for t in board.teams if t.ranked]
+    unranked = [t for t in board.teams if not t.ranked]
+    if board.teams:
+        lines.append(Line("heading", name="团队排名", detail="按人均分"))
+        best = max((t.mean_score for t in ranked), default=0) or 1
+        for team in ranked[:TOP_TEAMS]:
+            rate = f" · 参与率{team.participation_rate:.0%}" if team.participation_rate is not None else ""
+            lines.append(Line("team", str(team.rank), team.name, f"{team.participants}人{rate}",
+                              f"{format_points(team.mean_score)}分", team.mean_score / best))
+        if len(ranked) > TOP_TEAMS:
+            lines.append(Line("note", name=f"另有 {len(ranked) - TOP_TEAMS} 个团队参加排名，未列出"))
+        if unranked:
+            lines.append(Line("note", name=f"以下团队参赛不足 {board.min_team_size} 人，列出但不排名："))
+        for team in unranked[:TOP_UNRANKED]:
+            lines.append(Line("unranked", "—", team.name, unranked_note(team, board.min_team_size),
+                              f"{format_points(team.mean_score)}分"))
+        if len(unranked) > TOP_UNRANKED:
+            lines.append(Line("note", name=f"另有 {len(unranked) - TOP_UNRANKED} 个团队人数不足，未列出"))
+    lines.append(Line("heading", name="个人前十", detail=f"共 {board.participants} 人"))
+    for person in board.individuals[:TOP_PERSONS]:
+        lines.append(Line("person", str(person.rank), person.name, person.team or "",
+                          f"{format_points(person.score)}分"))
+    return lines
+
+
+def render_leaderboard(board: Leaderboard, facts: ContestFacts) -> bytes | None:
+    """The leaderboard as a PNG 1080 px wide, or None when nobody has answered or no Chinese font is installed."""
     font = find_cjk_font()
-    if content is None or font is None or not covers(font, content.all_text()):
+    if font is None or not board.individuals:
         return None
-    return draw_chart(content, FontProperties(fname=str(font)))
+    lines = leaderboard_lines(board)
+    probe = Canvas(font, 1, 1, WHITE)
+    title = probe.wrap(facts.title, TITLE_SIZE, WIDTH - 2 * MARGIN, 2)
+    header = 220 + TITLE_LEADING * len(title)
+    height = header + sum(ROW_HEIGHT[line.kind] for line in lines) + FOOTER_HEIGHT
+    canvas = Canvas(font, WIDTH, height, WHITE)
+    _header(canvas, board, facts, title, header - 20)
+    y = header
+    for line in lines:
+        _row(canvas, line, y)
+        y += ROW_HEIGHT[line.kind]
+    canvas.text((MARGIN, height - 34), "质量通 · 以赛促学", 26, FAINT)
+    canvas.text((WIDTH - MARGIN, height - 34), "团队按人均分排名，人数不足的团队不排名", 26, FAINT, anchor="rs")
+    return canvas.png()
 
 
-def draw_chart(content: ChartContent, font: FontProperties) -> bytes:
-    figure = Figure(figsize=FIGURE_SIZE_IN, dpi=DPI, facecolor="white")
-    FigureCanvasAgg(figure)
-    # user text is drawn literally: parse_math=False keeps "$...$" from becoming mathtext
-    literal = {"fontproperties": font, "usetex": False, "parse_math": False}
-    figure.text(0.03, 0.925, content.title, fontsize=26, color=INK, va="center", **literal)
-    figure.text(0.03, 0.86, content.subtitle, fontsize=14, color=MUTED, va="center", **literal)
-    axes = figure.add_axes((0.31, 0.05, 0.65, 0.76))
-    _draw_bars(axes, content.bars, literal)
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
-    return buffer.getvalue()
+def _header(canvas: Canvas, board: Leaderboard, facts: ContestFacts, title: list[str], bottom: int) -> None:
+    canvas.draw.rectangle((0, 0, WIDTH, bottom), fill=NAVY)
+    y = 96
+    for line in title:
+        canvas.text((MARGIN, y), line, TITLE_SIZE, WHITE, bold=True)
+        y += TITLE_LEADING
+    canvas.text((MARGIN, y + 6), canvas.fit(f"{facts.dates} · 组织者：{facts.organiser}", 30, WIDTH - 2 * MARGIN),
+                30, "#d1d9e6")
+    generated = datetime.fromisoformat(board.generated_at)
+    state = "最终排名" if facts.ended else f"截至 {generated.month}月{generated.day}日 {generated:%H:%M}（北京时间），比赛进行中"
+    canvas.text((MARGIN, y + 52), f"共 {board.participants} 人参与 · {state}", 30, "#ffd166")
 
 
-def _draw_bars(axes: Axes, bars: list[Bar], literal: dict) -> None:
-    positions = range(len(bars))
-    peak = max((bar.value for bar in bars), default=0) or 1
-    colors = [LEADER_COLOR if bar.rank == 1 else BAR_COLOR for bar in bars]
-    axes.barh(positions, [bar.value for bar in bars], height=0.62, color=colors)
-    axes.set_xlim(0, peak * 1.5)  # room right of the longest bar for its caption
-    axes.set_ylim(max(len(bars), MIN_BAR_SLOTS) - 0.5, -0.5)  # inverted: the best at the top
-    axes.axis("off")
-    rank_column = blended_transform_factory(axes.figure.transFigure, axes.transData)
-    name_column = blended_transform_factory(axes.transAxes, axes.transData)
-    for position, bar in zip(positions, bars):
-        axes.text(0.02, position, str(bar.rank), transform=rank_column, fontsize=18, color=INK,
-                  ha="center", va="center", **literal)
-        axes.text(-0.012, position, bar.name, transform=name_column, fontsize=15, color=INK,
-                  ha="right", va="center", **literal)
-        axes.text(bar.value + peak * 0.015, position, bar.caption, fontsize=14, color=INK,
-                  ha="left", va="center", **literal)
+def _row(canvas: Canvas, line: Line, y: int) -> None:
+    right = WIDTH - MARGIN
+    if line.kind == "heading":
+        canvas.text((MARGIN, y + 62), line.name, 42, NAVY, bold=True)
+        canvas.text((MARGIN + canvas.width_of(line.name, 42) + 20, y + 62), line.detail, 28, MUTED)
+        canvas.draw.line((MARGIN, y + 80, right, y + 80), fill=TRACK, width=3)
+    elif line.kind == "note":
+        canvas.text((MARGIN, y + 38), line.name, 28, MUTED)
+    elif line.kind == "team":
+        _rank(canvas, line.rank, y + 48)
+        name_x = MARGIN + 84
+        canvas.text((right, y + 48), line.value, 40, INK, anchor="rs", bold=True)
+        room = right - name_x - canvas.width_of(line.value, 40) - 24
+        canvas.text((name_x, y + 48), canvas.fit(line.name, 38, room), 38, INK, bold=True)
+        bar_right = right - 260
+        canvas.draw.rounded_rectangle((name_x, y + 66, bar_right, y + 84), radius=9, fill=TRACK)
+        if line.share > 0:
+            end = name_x + max(18, (bar_right - name_x) * line.share)
+            canvas.draw.rounded_rectangle((name_x, y + 66, end, y + 84), radius=9,
+                                          fill=GOLD if line.rank == "1" else BAR)
+        canvas.text((right, y + 84), line.detail, 28, MUTED, anchor="rs")
+    elif line.kind == "unranked":
+        canvas.text((MARGIN + 42, y + 46), line.rank, 34, FAINT, anchor="ms")
+        name_x = MARGIN + 84
+        note = f"{line.detail} · {line.value}"
+        canvas.text((right, y + 46), note, 30, MUTED, anchor="rs")
+        room = right - name_x - canvas.width_of(note, 30) - 24
+        canvas.text((name_x, y + 46), canvas.fit(line.name, 34, room), 34, MUTED)
+    elif line.kind == "person":
+        _rank(canvas, line.rank, y + 50)
+        name_x = MARGIN + 84
+        canvas.text((right, y + 50), line.value, 38, INK, anchor="rs", bold=True)
+        room = right - name_x - canvas.width_of(line.value, 38) - 24
+        name = canvas.fit(line.name, 38, room * 0.6 if line.detail else room)
+        canvas.text((name_x, y + 50), name, 38, INK, bold=True)
+        if line.detail:
+            team_x = name_x + canvas.width_of(name, 38) + 18
+            canvas.text((team_x, y + 50), canvas.fit(line.detail, 28, name_x + room - team_x), 28, MUTED)
+        canvas.draw.line((name_x, y + 70, right, y + 70), fill="#f0f1f3", width=2)
+
+
+def _rank(canvas: Canvas, rank: str, baseline: int) -> None:
+    """The rank in a disc: gold, silver and bronze for the first three."""
+    colors = {"1": "#d4a017", "2": "#9ca3af", "3": "#b0713a"}
+    center = (MARGIN + 30, baseline - 14)
+    if rank in colors:
+        canvas.draw.ellipse((center[0] - 28, center[1] - 28, center[0] + 28, center[1] + 28), fill=colors[rank])
+        canvas.text((center[0], center[1]), rank, 34, WHITE, anchor="mm", bold=True)
+    else:
+        canvas.text((center[0], center[1]), rank, 34, INK, anchor="mm", bold=True)

@@ -322,4 +322,4 @@ class Contests(ContestSetup):
         return Leaderboard(contest_id=contest_id, title=contest["title"], individuals=rank_individuals(results),
                            teams=rank_teams(results, teams, contest["min_team_size"]), questions=questions,
                            generated_at=self.clock().astimezone(self.timezone).isoformat(timespec="seconds"),
-                           ends_at=contest["ends_at"])
+                           ends_at=contest["ends_at"], min_team_size=contest["min_team_size"])

@@ -84,6 +84,7 @@ class Leaderboard:
     questions: list[QuestionStat]
     generated_at: str
     ends_at: str
+    min_team_size: int = 1  # teams with fewer participants are listed as unranked
 
     @property
     def participants(self) -> int:
@@ -149,3 +150,22 @@ def question_stats(answers: Iterable[dict[str, Any]], stems: dict[str, tuple[str
                                   int(sum(r["time_ms"] for r in rows) / len(rows))))
     stats.sort(key=lambda s: (s.correct_rate, -s.answered, s.question_id))
     return stats
+
+
+def format_points(value: float) -> str:
+    """A score as people read it: whole points, or one decimal (85, 85.5; never 85.27)."""
+    tenths = round(value * 10)
+    return str(tenths // 10) if tenths % 10 == 0 else f"{tenths / 10:.1f}"
+
+
+def countdown_text(seconds: float) -> str:
+    """Time left as the board shows it: 02:55:28, with days past 24 hours (1天 02:55:28); 00:00:00 once over."""
+    left = max(0, int(seconds))
+    days, rest = divmod(left, 86400)
+    clock = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    return f"{days}天 {clock}" if days else clock
+
+
+def unranked_note(row: TeamRow, min_team_size: int) -> str:
+    """Why a team is listed but not ranked: 人数不足 2/3."""
+    return f"人数不足 {row.participants}/{min_team_size}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.accounts import Accounts
 from bot.announcements import Announcements
 from bot.config import Config
+from bot.contest_results import ContestResults
 from bot.contests import Contests
 from bot.practice import Practice
 from bot.profile import Profiles
@@ -29,6 +30,7 @@ class Services:
     announcements: Announcements
     reports: Reports
     profiles: Profiles
+    results: ContestResults
     bot_username: str = "qualitybot_sandbox_bot"  # replaced by the real one once the bot knows itself (getMe)
 
     @classmethod
@@ -41,5 +43,6 @@ class Services:
                    qa=QuestionAnswering(storage, knowledge), contests=contests, practice=practice, roles=roles,
                    announcements=Announcements(storage, roles, contests.clock, config.tz, lambda: knowledge.kb),
                    reports=Reports(storage, roles, contests.clock),
-                   profiles=Profiles(storage, config.tz, contests.clock))
+                   profiles=Profiles(storage, config.tz, contests.clock),
+                   results=ContestResults(storage, contests, config.tz, lambda: contests.clock()))
 

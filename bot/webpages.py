@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from bot.accounts import REGION_NAMES, ROLES
+from bot.leaderboard import format_points, unranked_note
 from bot.render import as_int, plain_name
 from bot.sandbox.state import BOT_USER, SandboxState
 from bot.services import Services
@@ -20,6 +21,7 @@ MAX_USER_ID = 2**52  # Telegram's user ids fit in 52 bits
 
 NOT_FOUND_PAGE = "<!doctype html><meta charset=utf-8><title>404</title><h1>404</h1><p>页面不存在或链接已失效。</p>"
 BOARD_PUSH_SECONDS = 1.0
+BOARD_TEAMS = 10  # the page shows as many as fit its height
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -28,15 +30,25 @@ def _page(name: str) -> str:
 
 
 def board_snapshot(services: Services, contest: dict[str, Any]) -> dict[str, Any]:
-    """What the big screen shows; names go out as data and the page writes them as text, never as HTML."""
+    """What the big screen shows; names go out as data and the page writes them as text, never as HTML.
+
+    Scores are written as people read them (85, 85.5); teams below the minimum size follow the ranked ones."""
     board = services.contests.leaderboard(contest["id"], with_questions=False)
+    ranked = [t for t in board.teams if t.ranked]
+    unranked = [t for t in board.teams if not t.ranked]
     return {
-        "title": contest["title"], "status": services.contests.status(contest), "ends_at": contest["ends_at"],
+        "title": contest["title"], "status": services.contests.status(contest), "starts_at": contest["starts_at"],
+        "ends_at": contest["ends_at"], "organiser": services.results.organiser(contest),
         "participants": board.participants, "generated_at": board.generated_at,
-        "teams": [{"rank": t.rank, "name": t.name, "mean": t.mean_score, "participants": t.participants,
-                   "rate": t.participation_rate} for t in board.teams if t.ranked][:10],
-        "individuals": [{"rank": i.rank, "name": i.name, "team": i.team, "score": i.score}
-                        for i in board.individuals][:10],
+        "min_team_size": board.min_team_size,
+        "teams": [{"rank": t.rank, "name": t.name, "mean": t.mean_score, "mean_text": format_points(t.mean_score),
+                   "participants": t.participants, "rate": t.participation_rate} for t in ranked][:BOARD_TEAMS],
+        "more_teams": max(0, len(ranked) - BOARD_TEAMS),
+        "unranked": [{"name": t.name, "participants": t.participants, "mean_text": format_points(t.mean_score),
+                      "note": unranked_note(t, board.min_team_size)} for t in unranked][:BOARD_TEAMS],
+        "more_unranked": max(0, len(unranked) - BOARD_TEAMS),
+        "individuals": [{"rank": i.rank, "name": i.name, "team": i.team, "score": i.score,
+                         "score_text": format_points(i.score)} for i in board.individuals][:10],
         "join": f"https://t.me/{services.bot_username}?start=c_{contest['id']}",
     }
 

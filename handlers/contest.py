@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import Application, CommandHandler
 
-from bot.charts import render_team_chart
+from bot.charts import render_leaderboard
 from bot.contests import GRACE_SECONDS, AnswerOutcome, ContestError, ShownQuestion
 from bot.render import as_int, escape
 from bot.transport import DeliveryUnknown
@@ -276,17 +276,18 @@ async def on_ranking(update: Update, context: BotContext, pressed: screens.Ranki
 
 
 async def on_picture(update: Update, context: BotContext, pressed: screens.RankingPicture) -> None:
-    """The leaderboard as a bar chart, or text where no Chinese font is available."""
+    """The leaderboard as a picture to share, or text where no Chinese font is available or nobody answered."""
     query = update.callback_query
     try:
-        board = context.services.contests.leaderboard(pressed.contest, with_questions=False)
+        board, facts = context.services.results.standings(pressed.contest)
     except ContestError:
         await stale(update)
         return
     await query.answer("正在生成图片……")  # before the slow work: Telegram refuses answers to old presses
-    picture = await asyncio.to_thread(render_team_chart, board)
+    picture = await asyncio.to_thread(render_leaderboard, board, facts)
     if picture is None:
-        await send(update, "（这台服务器没有可用的中文字体，改用文字显示）\n\n" + screens.ranking_text(board, None))
+        note = "（这台服务器没有可用的中文字体，改用文字显示）\n\n" if board.individuals else ""
+        await send(update, note + screens.ranking_text(board, None))
         return
     await update.effective_chat.send_photo(picture, caption=f"{escape(board.title)} · {board.participants} 人参与",
                                            parse_mode=ParseMode.HTML)

@@ -170,3 +170,32 @@ class ContestQueries:
             return {}
         marks = ",".join("?" * len(ids))
         return {row["id"]: row for row in self.db.query(f"SELECT * FROM teams WHERE id IN ({marks})", ids)}
+
+    # --- results: per-question statistics and certificates ----------------------------------------------------
+
+    def question_answer_counts(self, contest_id: int) -> list[dict[str, Any]]:
+        """How many answers of the contest chose each combination of options, per question (for the statistics)."""
+        return list(self.db.query(
+            """SELECT question_id, chosen, correct, timed_out, COUNT(*) AS answers FROM answers WHERE contest_id = ?
+               GROUP BY question_id, chosen, correct, timed_out""", [contest_id]))
+
+    def certificates_due(self, now: str, ended_since: str, limit: int) -> list[dict[str, Any]]:
+        """Attempts with at least one answer in contests that have ended (closed, or past their end after
+        `ended_since`) whose certificate has not gone out yet."""
+        return list(self.db.query(
+            """SELECT a.id, a.contest_id, a.user_id FROM attempts a JOIN contests c ON c.id = a.contest_id
+               WHERE a.certificate_sent_at IS NULL AND a.position > 0
+                 AND ((c.closed_at IS NOT NULL AND c.closed_at >= ?) OR (c.ends_at <= ? AND c.ends_at >= ?))
+               ORDER BY a.contest_id, a.id LIMIT ?""", [ended_since, now, ended_since, limit]))
+
+    def claim_certificate(self, attempt_id: int, now: str) -> bool:
+        """Mark the attempt's certificate as sent, once: only the caller that gets True sends it."""
+        cursor = self.db.execute("UPDATE attempts SET certificate_sent_at = ? WHERE id = ? AND "
+                                 "certificate_sent_at IS NULL", [now, attempt_id])
+        self.db.conn.commit()
+        return cursor.rowcount == 1
+
+    def release_certificate(self, attempt_id: int) -> None:
+        """The certificate could not be delivered (network): let the next round try again."""
+        self.db.execute("UPDATE attempts SET certificate_sent_at = NULL WHERE id = ?", [attempt_id])
+        self.db.conn.commit()

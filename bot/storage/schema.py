@@ -323,3 +323,15 @@ def m010_announcement_reported(db: sqlite_utils.Database) -> None:
         ALTER TABLE announcements ADD COLUMN reported_at TEXT;
         UPDATE announcements SET reported_at = COALESCE(finished_at, created_at) WHERE status IN ('done', 'cancelled');
     """)
+
+
+@migrations()
+def m011_certificate_sent(db: sqlite_utils.Database) -> None:
+    # when a participant's certificate went out after the contest ended, so that it goes out once even across a
+    # restart; contests that ended before certificates existed get none
+    db.executescript("""
+        ALTER TABLE attempts ADD COLUMN certificate_sent_at TEXT;
+        UPDATE attempts SET certificate_sent_at = 'before certificates' WHERE contest_id IN (
+            SELECT id FROM contests
+            WHERE closed_at IS NOT NULL OR ends_at <= strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'));
+    """)

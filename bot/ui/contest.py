@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.callbacks import Callback
 from bot.contests import ShownQuestion
 from bot.knowledge import KnowledgeBase
-from bot.leaderboard import Leaderboard
+from bot.leaderboard import Leaderboard, format_points, unranked_note
 from bot.render import Button, Keyboard, escape
 from bot.ui.ask import OpenTopic
 from bot.ui.menu import HOME, Menu, home_row
@@ -66,7 +66,15 @@ class RankingPicture(Callback, prefix="cp", feature="contest"):
     contest: int
 
 
+@dataclass(frozen=True)
+class ContestCertificate(Callback, prefix="cc", feature="contest"):
+    """The participant's own certificate, once the contest has ended."""
+    contest: int
+
+
 WARNING_SECONDS = 10
+CERTIFICATE_LABEL = "🏅 我的证书"
+CERTIFICATE_LATER = "竞赛结束后才发证书，届时会自动发给您。"
 PREVIOUS_HEADER = "上一题"
 DIVIDER = "\n\n——————————\n\n"
 
@@ -105,6 +113,8 @@ def contest_card(contest: dict[str, Any], status: str, attempt: dict[str, Any] |
         keyboard.append([Button("开始答题", StartContest(contest["id"]))])
     elif attempt is not None and not attempt["finished_at"] and status == "进行中":
         keyboard.append([Button("继续答题", StartContest(contest["id"]))])
+    elif attempt is not None and attempt["position"] > 0 and status == "已结束":
+        keyboard.append([Button(CERTIFICATE_LABEL, ContestCertificate(contest["id"]))])
     keyboard.append([Button("排行榜", Ranking(contest["id"])), Button("« 竞赛列表", Menu("contest")), HOME])
     return text, keyboard
 
@@ -117,7 +127,8 @@ def contest_list(contests: list[dict[str, Any]]) -> tuple[str, Keyboard]:
 
 
 def result_keyboard(contest_id: int) -> Keyboard:
-    return [[Button("排行榜", Ranking(contest_id)), Button("« 竞赛列表", Menu("contest")), HOME]]
+    return [[Button(CERTIFICATE_LABEL, ContestCertificate(contest_id))],
+            [Button("排行榜", Ranking(contest_id)), Button("« 竞赛列表", Menu("contest")), HOME]]
 
 
 def ranking_keyboard(contest_id: int | None) -> Keyboard:
@@ -128,14 +139,14 @@ def ranking_keyboard(contest_id: int | None) -> Keyboard:
 def result_text(attempt: dict[str, Any], board: Leaderboard) -> str:
     total = len(json.loads(attempt["plan"]))
     lines = ["🏁 <b>答题结束！</b>",
-             f"得分：{attempt['score']:g} 分（答对 {attempt['correct']}/{total} 题，用时 {seconds_text(attempt['time_ms'])}）"]
+             f"得分：{format_points(attempt['score'])} 分（答对 {attempt['correct']}/{total} 题，用时 {seconds_text(attempt['time_ms'])}）"]
     place = board.place_of(attempt["user_id"])
     if place:
         lines.append(f"个人排名：第 {place.rank} / {board.participants} 名（实时，比赛结束前还会变化）")
     team = board.team_place(attempt["team_id"])
     if team is not None:
         standing = f"第 {team.rank} 名" if team.ranked else "未达最少人数，暂不排名"
-        lines.append(f"团队：{escape(team.name)} {standing}（平均 {team.mean_score:g} 分，{team.participants} 人参与）")
+        lines.append(f"团队：{escape(team.name)} {standing}（平均 {format_points(team.mean_score)} 分，{team.participants} 人参与）")
     return "\n".join(lines)
 
 
@@ -145,18 +156,19 @@ def ranking_text(board: Leaderboard, user_id: int | None, top: int = 10) -> str:
         lines.append("还没有人答题。")
     for row in board.individuals[:top]:
         team = f"（{escape(row.team)}）" if row.team else ""
-        lines.append(f"{row.rank}. {escape(row.name)}{team} {row.score:g} 分 · {seconds_text(row.time_ms)}")
+        lines.append(f"{row.rank}. {escape(row.name)}{team} {format_points(row.score)} 分 · {seconds_text(row.time_ms)}")
     ranked = [t for t in board.teams if t.ranked]
     lines += ["", "<b>团队排名</b>（按人均分）"]
     if not ranked:
         lines.append("暂无达到最少参赛人数的团队。")
     for row in ranked[:top]:
         rate = f" · 参与率 {row.participation_rate:.0%}" if row.participation_rate is not None else ""
-        lines.append(f"{row.rank}. {escape(row.name)} {row.mean_score:g} 分 · {row.participants} 人{rate}")
+        lines.append(f"{row.rank}. {escape(row.name)} {format_points(row.mean_score)} 分 · {row.participants} 人{rate}")
     below = [t for t in board.teams if not t.ranked]
     if below:
-        lines.append("未达最少人数：" + "、".join(f"{escape(t.name)}（{t.participants}人）" for t in below[:10]))
+        lines.append("不排名的团队：" + "、".join(f"{escape(t.name)}（{unranked_note(t, board.min_team_size)}）"
+                                            for t in below[:10]))
     place = board.place_of(user_id) if user_id else None
     if place:
-        lines += ["", f"您的名次：第 {place.rank} 名，{place.score:g} 分"]
+        lines += ["", f"您的名次：第 {place.rank} 名，{format_points(place.score)} 分"]
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from bot.quiz import LETTERS, TYPES, QuizQuestion
 from bot.render import Button, Keyboard, escape, grid
 from bot.ui.contest import Ranking
 from bot.ui.menu import HOME, home_row
+from bot.ui.results import QuestionStats
 
 EditableField = Literal["title", "description", "starts_at", "ends_at", "questions", "seconds_per_question",
                         "min_team_size"]
@@ -172,6 +173,7 @@ def manage_screen(contest: dict[str, Any], status: str, participants: int, flags
     text = (f"<b>{escape(contest['title'])}</b>（{status}）\n参赛 {participants} 人，纠错反馈 {flags} 条\n"
             f"团队参赛人数达到 {contest['min_team_size']} 人才参加团队排名。")
     keyboard = [[Button("排行榜", Ranking(contest_id)), Button("纠错反馈", ContestFlags(contest_id))],
+                [Button("📊 题目统计（正确率、选项分布）", QuestionStats(contest_id))],
                 [Button("大屏排行榜链接和二维码", BoardLink(contest_id))],
                 [Button("导出 Excel", ExportResults(contest_id, "x")), Button("导出 CSV", ExportResults(contest_id, "c"))]]
     if status == "未开始":

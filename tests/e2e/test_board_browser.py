@@ -74,3 +74,80 @@ async def test_unknown_board_is_a_plain_404(bot):
             response = await client.get(path)
             assert response.status_code == 404
         assert "页面不存在" in (await client.get("/board/not-a-token")).text
+
+
+def hall_contest(bot, hours: float):
+    """A contest of `hours` with teams of at least 3: 海口一队 will have 3 participants, 三亚二队 only 2."""
+    services = bot.runtime.services
+    now = services.contests.clock()
+    contest = services.contests.create(ContestSpec(title="海口市质量月知识竞赛", starts_at=now,
+                                                   ends_at=now + timedelta(hours=hours), questions=3, min_team_size=3),
+                                       None, organiser_id=9000)
+    first = services.accounts.create_team(TeamSpec("海口一队", "海口"))
+    second = services.accounts.create_team(TeamSpec("三亚二队", "三亚"))
+    teams = {1: first, 2: first, 3: first, 4: second, 5: second}
+    for user_id in range(1, 12):
+        services.accounts.touch(user_id, f"参赛选手{user_id:02d}号", None)
+        services.accounts.set_region(user_id, "海口市")
+        services.accounts.set_role(user_id, "worker")
+        if user_id in teams:
+            bot.storage.update_user(user_id, team_id=teams[user_id]["id"])
+    return contest
+
+
+async def font_px(page, selector: str) -> float:
+    return await page.locator(selector).first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+
+
+async def box(page, selector: str) -> dict:
+    return await page.locator(selector).first.bounding_box()
+
+
+async def test_board_reads_across_a_hall(bot):
+    """1920×1080: names ≥ 40 px, QR ≥ 240 px with the link beside it, empty state on one line, days in the
+    countdown, unranked teams listed with 人数不足 2/3, panels sized to their content and on the screen."""
+    from bot.leaderboard import countdown_text
+
+    contest = hall_contest(bot, hours=27)
+    url = f"{bot.runtime.url}/board/{contest['board_token']}"
+    async with playwright_api.async_playwright() as playwright:
+        browser = await launch(playwright)
+        page = await (await browser.new_context(viewport={"width": 1920, "height": 1080})).new_page()
+        await page.goto(url)
+        await page.wait_for_function("document.querySelector('#people .empty-text')")
+        await page.wait_for_function("document.getElementById('countdown').textContent.startsWith('1天 ')")
+        await page.screenshot(path=artifact("board-empty.png"))
+
+        empty = await box(page, "#people .empty-text")
+        size = await font_px(page, "#people .empty-text")
+        assert empty["height"] < 1.6 * size and empty["width"] > 5 * size, (empty, size)  # one line, not a column
+        countdown = await page.locator("#countdown").text_content()
+        assert countdown.startswith("1天 02:5"), countdown  # 27 hours: days, not 26:59:59
+        for seconds in (0, 59, 3600, 86399, 86400, 97528, 10 * 86400 + 5):
+            assert await page.evaluate(f"formatLeft({seconds})") == countdown_text(seconds)
+
+        qr = await box(page, "#qr")
+        assert qr["width"] >= 240 and qr["height"] >= 240, qr
+        link = await box(page, "#join-link")
+        assert f"start=c_{contest['id']}" in await page.locator("#join-link").text_content()
+        assert link["y"] < qr["y"] + qr["height"] + 200 and abs(link["x"] - qr["x"]) < 200, (link, qr)  # next to it
+
+        for user_id in range(1, 12):
+            answer_one(bot, contest["id"], user_id, right=user_id % 2 == 1)
+        await page.wait_for_function("document.querySelectorAll('#people li').length === 10 && "
+                                     "document.querySelector('#unranked .note')", timeout=5000)
+        await page.screenshot(path=artifact("board-hall.png"))
+
+        assert await page.locator("#teams .team").count() == 1
+        assert "海口一队" in await page.locator("#teams .name").first.text_content()
+        assert await page.locator("#unranked .name").first.text_content() == "三亚二队"
+        assert await page.locator("#unranked .note").first.text_content() == "人数不足 2/3"
+        assert "暂不排名" in await page.locator("#unranked-title").text_content()
+        for selector in ("#teams .name", "#unranked .name", "#people .who"):
+            assert await font_px(page, selector) >= 40, selector
+        scores = await page.locator("#people .score").all_text_contents()
+        assert all(text in ("10 分", "0 分") for text in scores), scores
+        teams, people = await box(page, "#team-panel"), await box(page, "#people-panel")
+        assert teams["height"] < 0.6 * people["height"], (teams, people)  # sized to its two teams
+        assert people["y"] + people["height"] <= 1080 and qr["y"] + qr["height"] <= 1080
+        await browser.close()

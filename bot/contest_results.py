@@ -1,0 +1,127 @@
+"""A contest's results beyond the standings: what the pictures say about it, certificates, per-question statistics.
+
+Plain Python over storage and bot.contests; handlers render what it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from bot.clock import iso, parse_iso
+from bot.contest_stats import QuestionBreakdown, question_breakdown
+from bot.contests import Contests
+from bot.leaderboard import Leaderboard
+from bot.policy import ORGANISER, PROVINCE, Actor
+from bot.storage import Storage
+
+BOT_NAME = "质量通"  # who the organiser is when the contest was set up from the command line
+CERTIFICATE_WINDOW = timedelta(days=3)  # a contest that ended longer ago sends no certificates any more
+
+
+@dataclass(frozen=True)
+class ContestFacts:
+    """What a picture says about the contest besides the results."""
+    contest_id: int
+    title: str
+    organiser: str
+    dates: str       # in 北京时间: 2026年12月10日, or 2026年12月10日—12日 across days
+    ended: bool
+
+
+@dataclass(frozen=True)
+class Certificate:
+    facts: ContestFacts
+    name: str
+    team: str | None
+    team_rank: int | None       # None: no team, or the team is below the minimum size
+    score: float
+    correct: int
+    questions: int
+    rank: int
+    participants: int
+
+
+def date_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """The days a contest ran, in the given zone: one day, or the first and last (a day ending at 00:00 is not one)."""
+    first = start.astimezone(tz)
+    last = (end - timedelta(microseconds=1)).astimezone(tz) if end > start else first
+    text = f"{first.year}年{first.month}月{first.day}日"
+    if last.date() == first.date():
+        return text
+    if last.year != first.year:
+        return f"{text}—{last.year}年{last.month}月{last.day}日"
+    return f"{text}—{last.month}月{last.day}日" if last.month != first.month else f"{text}—{last.day}日"
+
+
+@dataclass
+class ContestResults:
+    storage: Storage
+    contests: Contests
+    timezone: ZoneInfo
+    clock: Callable[[], datetime]
+
+    def facts(self, contest: dict[str, Any]) -> ContestFacts:
+        return ContestFacts(contest["id"], contest["title"], self.organiser(contest),
+                            date_span(parse_iso(contest["starts_at"]), parse_iso(contest["closed_at"] or
+                                                                                 contest["ends_at"]), self.timezone),
+                            self.contests.status(contest) == "已结束")
+
+    def organiser(self, contest: dict[str, Any]) -> str:
+        """The organiser's name and the 市县 they organise for, e.g. 王工（三亚市）."""
+        user = self.storage.get_user(contest["organiser_id"]) if contest.get("organiser_id") else None
+        if user is None:
+            return BOT_NAME
+        scope = self.storage.roles_of(user["id"]).get(ORGANISER)
+        name = user["first_name"] or BOT_NAME
+        return f"{name}（{scope}）" if scope and scope != PROVINCE else name
+
+    def standings(self, contest_id: int) -> tuple[Leaderboard, ContestFacts]:
+        """The leaderboard and what the picture says about its contest (ContestError: no such contest)."""
+        board = self.contests.leaderboard(contest_id, with_questions=False)
+        return board, self.facts(self.contests.contest(contest_id))
+
+    def leaderboard(self, contest_id: int) -> Leaderboard:
+        return self.contests.leaderboard(contest_id, with_questions=False)
+
+    def certificate(self, contest_id: int, user_id: int, board: Leaderboard | None = None) -> Certificate | None:
+        """This person's certificate, once the contest has ended and if they answered at least one question.
+        `board`: the contest's leaderboard, when the caller has it already (one per contest for many certificates)."""
+        contest = self.contests.contest(contest_id)
+        if contest is None or self.contests.status(contest) != "已结束":
+            return None
+        attempt = self.storage.attempt_of(contest_id, user_id)
+        if attempt is None or attempt["position"] == 0:
+            return None
+        board = board or self.leaderboard(contest_id)
+        place = board.place_of(user_id)
+        if place is None:
+            return None
+        team = board.team_place(attempt["team_id"])
+        return Certificate(self.facts(contest), place.name, team.name if team else None,
+                           team.rank if team is not None else None, place.score, place.correct,
+                           contest["question_count"], place.rank, board.participants)
+
+    def ended(self, contest_id: int) -> bool:
+        contest = self.contests.contest(contest_id)
+        return contest is not None and self.contests.status(contest) == "已结束"
+
+    def certificates_due(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Attempts whose certificate should go out now: their contest ended within CERTIFICATE_WINDOW."""
+        now = self.clock()
+        return self.storage.certificates_due(iso(now), iso(now - CERTIFICATE_WINDOW), limit)
+
+    def claim_certificate(self, attempt_id: int) -> bool:
+        return self.storage.claim_certificate(attempt_id, iso(self.clock()))
+
+    def release_certificate(self, attempt_id: int) -> None:
+        self.storage.release_certificate(attempt_id)
+
+    def question_breakdown(self, contest_id: int, actor: Actor) -> tuple[dict[str, Any], list[QuestionBreakdown]]:
+        """For its organiser (PermissionDenied otherwise): every answered question of the contest, weakest first."""
+        contest = self.contests.managed(contest_id, actor)
+        bank = self.contests.bank_provider()
+        return contest, question_breakdown(self.storage.question_answer_counts(contest_id), bank.questions)
+

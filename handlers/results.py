@@ -1,0 +1,110 @@
+"""After a contest: certificates (sent once when it ends, and on request) and per-question statistics for organisers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+from telegram.ext import Application
+
+from bot.certificate import render_certificate
+from bot.contest_results import Certificate
+from bot.leaderboard import Leaderboard
+from bot.policy import PermissionDenied
+from bot.transport import DeliveryUnknown
+from bot.ui import contest as contest_screens
+from bot.ui import organiser as organiser_screens
+from bot.ui import results as screens
+from handlers.common import markup, on_button, refuse, show
+from handlers.context import BotContext
+
+log = logging.getLogger(__name__)
+CERTIFICATE_SWEEP_SECONDS = 15
+CERTIFICATES_PER_SWEEP = 200
+
+
+async def _send_certificate(bot, chat_id: int, certificate: Certificate, at_the_end: bool) -> None:
+    picture = await asyncio.to_thread(render_certificate, certificate)
+    keyboard = markup(screens.certificate_keyboard(certificate.facts.contest_id))
+    if picture is None:
+        await bot.send_message(chat_id, screens.certificate_text(certificate), parse_mode=ParseMode.HTML,
+                               reply_markup=keyboard)
+        return
+    await bot.send_photo(chat_id, picture, caption=screens.certificate_caption(certificate, at_the_end),
+                         parse_mode=ParseMode.HTML, reply_markup=keyboard)
+
+
+async def on_certificate(update: Update, context: BotContext, pressed: contest_screens.ContestCertificate) -> None:
+    """🏅 我的证书 under a result or on the contest's card."""
+    query = update.callback_query
+    results = context.services.results
+    certificate = results.certificate(pressed.contest, update.effective_user.id)
+    if certificate is None:
+        ended = results.ended(pressed.contest)
+        await query.answer("您没有在这场竞赛中答题，没有证书。" if ended else contest_screens.CERTIFICATE_LATER,
+                           show_alert=True)
+        return
+    await query.answer("正在生成证书……")  # before the slow work: Telegram refuses answers to old presses
+    await _send_certificate(context.bot, update.effective_chat.id, certificate, at_the_end=False)
+
+
+async def send_certificates(context: BotContext) -> None:
+    """Every few seconds: the certificates of contests that have ended, each claimed in the database before it is
+    sent, so that it goes out once even if the bot restarts (a send lost to the network is tried again)."""
+    await deliver_certificates(context.application)
+
+
+async def deliver_certificates(application: Application) -> int:
+    results = application.bot_data.services.results
+    boards: dict[int, Leaderboard] = {}
+    sent = 0
+    for row in results.certificates_due(CERTIFICATES_PER_SWEEP):
+        if not results.claim_certificate(row["id"]):
+            continue
+        if row["contest_id"] not in boards:
+            boards[row["contest_id"]] = results.leaderboard(row["contest_id"])
+        certificate = results.certificate(row["contest_id"], row["user_id"], boards[row["contest_id"]])
+        if certificate is None:
+            continue
+        try:
+            await _send_certificate(application.bot, row["user_id"], certificate, at_the_end=True)
+            sent += 1
+        except (Forbidden, BadRequest) as exc:  # blocked the bot, or never opened the chat: nothing to retry
+            log.info("No certificate for user %s (contest %s): %s", row["user_id"], row["contest_id"], exc)
+        except DeliveryUnknown as exc:  # it may have arrived: a second copy would be worse than none
+            log.warning("Certificate to user %s may not have arrived: %s", row["user_id"], exc)
+        except (NetworkError, TimedOut) as exc:
+            log.warning("Certificate to user %s not delivered, will try again: %s", row["user_id"], exc)
+            results.release_certificate(row["id"])
+    if sent:
+        log.info("Sent %d contest certificates", sent)
+    return sent
+
+
+async def on_question_stats(update: Update, context: BotContext, pressed: screens.QuestionStats) -> None:
+    """题目统计 from the organiser's contest screen: correct rate and choices per question, weakest first."""
+    services = context.services
+    try:
+        contest, stats = services.results.question_breakdown(pressed.contest,
+                                                             services.roles.actor(update.effective_user.id))
+    except PermissionDenied as error:
+        await refuse(update, error)
+        return
+    await show(update, *screens.stats_screen(contest, stats, pressed.page, services.knowledge.kb,
+                                             organiser_screens.back_to(contest["id"])))
+    await update.callback_query.answer()
+
+
+async def _schedule(application: Application) -> None:
+    application.job_queue.run_repeating(send_certificates, interval=CERTIFICATE_SWEEP_SECONDS, first=3,
+                                        name="contest-certificates")
+
+
+def register(application) -> None:
+    for kind, callback in [(contest_screens.ContestCertificate, on_certificate),
+                           (screens.QuestionStats, on_question_stats)]:
+        application.add_handler(on_button(kind, callback))
+    application.bot_data.on_start.append(_schedule)
