@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from bot.clock import utcnow
+from bot.storage.sql import Sql
 
 
-class AnnouncementQueries:
-    db: sqlite_utils.Database
+class AnnouncementQueries(Sql):
 
     # --- announcements -------------------------------------------------------------------------------
 
@@ -51,14 +49,14 @@ class AnnouncementQueries:
                                                         order_by="scheduled_at"))
 
     def recent_announcements(self, region: str, limit: int = 10) -> list[dict[str, Any]]:
-        return list(self.db.query(
+        return self._all(
             """SELECT a.* FROM announcements a, json_each(a.regions) r
                WHERE a.kind = 'announcement' AND r.value = ? AND a.status IN ('sending', 'done')
-               ORDER BY a.id DESC LIMIT ?""", [region, limit]))
+               ORDER BY a.id DESC LIMIT ?""", [region, limit])
 
     def tip_created_since(self, moment: str) -> bool:
-        return bool(list(self.db.query(
-            "SELECT 1 FROM announcements WHERE kind = 'tip' AND created_at >= ? LIMIT 1", [moment])))
+        return bool(self._all(
+            "SELECT 1 FROM announcements WHERE kind = 'tip' AND created_at >= ? LIMIT 1", [moment]))
 
     def pending_deliveries(self, announcement_id: int, max_attempts: int, limit: int) -> list[int]:
         return [row[0] for row in self.db.execute(
@@ -103,7 +101,7 @@ class AnnouncementQueries:
         if author_id is not None:
             sql += " AND a.author_id = ?"
             params.append(author_id)
-        return list(self.db.query(sql + " ORDER BY a.scheduled_at, a.id", params))
+        return self._all(sql + " ORDER BY a.scheduled_at, a.id", params)
 
     def change_scheduled(self, announcement_id: int, fields: dict[str, Any]) -> bool:
         """Change an announcement only while it still waits for its time: false when the scheduler (or someone else)
@@ -129,9 +127,9 @@ class AnnouncementQueries:
 
     def unreported_announcements(self) -> list[dict[str, Any]]:
         """Scheduled announcements that went out (to the end, or until cancelled) whose author was not told yet."""
-        return list(self.db.query(
+        return self._all(
             "SELECT * FROM announcements WHERE kind = 'announcement' AND scheduled_at IS NOT NULL "
-            "AND status IN ('done', 'cancelled') AND reported_at IS NULL ORDER BY id"))
+            "AND status IN ('done', 'cancelled') AND reported_at IS NULL ORDER BY id")
 
     def claim_report(self, announcement_id: int) -> bool:
         """Take the one report of this announcement: true for the first caller only, across restarts."""

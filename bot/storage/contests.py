@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import sqlite_utils
-
 from bot.clock import utcnow
+from bot.storage.sql import Sql
 
 
-class ContestQueries:
-    db: sqlite_utils.Database
+class ContestQueries(Sql):
 
     # --- contests -----------------------------------------------------------------------------------
-
-    def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
-        """One row as a dict, in one statement (sqlite-utils' query() wraps every read in a savepoint)."""
-        cursor = self.db.execute(sql, params)
-        row = cursor.fetchone()
-        return dict(zip((column[0] for column in cursor.description), row)) if row is not None else None
 
     def insert_contest(self, row: dict[str, Any]) -> int:
         return self.db["contests"].insert({**row, "created_at": utcnow()}).last_pk
@@ -34,13 +26,13 @@ class ContestQueries:
 
     def contests(self, organiser_id: int | None = None) -> list[dict[str, Any]]:
         if organiser_id is None:
-            return list(self.db.query("SELECT * FROM contests ORDER BY starts_at DESC"))
-        return list(self.db.query("SELECT * FROM contests WHERE organiser_id = ? ORDER BY starts_at DESC",
-                                  [organiser_id]))
+            return self._all("SELECT * FROM contests ORDER BY starts_at DESC")
+        return self._all("SELECT * FROM contests WHERE organiser_id = ? ORDER BY starts_at DESC",
+                                  [organiser_id])
 
     def open_contests(self, now: str) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM contests WHERE starts_at <= ? AND ends_at > ? AND closed_at IS NULL "
-                                  "ORDER BY ends_at", [now, now]))
+        return self._all("SELECT * FROM contests WHERE starts_at <= ? AND ends_at > ? AND closed_at IS NULL "
+                                  "ORDER BY ends_at", [now, now])
 
     def insert_attempt(self, row: dict[str, Any]) -> dict[str, Any]:
         """Create the one attempt of a user at a contest, or return the existing one."""
@@ -58,7 +50,7 @@ class ContestQueries:
         return self._one("SELECT * FROM attempts WHERE contest_id = ? AND user_id = ?", [contest_id, user_id])
 
     def attempts_of_user(self, user_id: int) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM attempts WHERE user_id = ? ORDER BY started_at DESC", [user_id]))
+        return self._all("SELECT * FROM attempts WHERE user_id = ? ORDER BY started_at DESC", [user_id])
 
     def contest_history(self, user_id: int, limit: int) -> list[dict[str, Any]]:
         """This person's latest attempts with the contest's title, the number on its board and their place.
@@ -67,7 +59,7 @@ class ContestQueries:
         those with a higher score (to 0.1), then less time, then finished (earlier); equal on all three share a place.
         `place` is None while the person has answered nothing."""
         on_board = "(o.position > 0 OR o.finished_at IS NOT NULL)"
-        return list(self.db.query(
+        return self._all(
             f"""SELECT a.contest_id, c.title, a.score, a.correct, a.position, a.finished_at, c.question_count,
                    (SELECT COUNT(*) FROM attempts o WHERE o.contest_id = a.contest_id AND {on_board}) AS participants,
                    CASE WHEN a.position > 0 OR a.finished_at IS NOT NULL THEN 1 + (
@@ -78,10 +70,10 @@ class ContestQueries:
                                                               OR o.finished_at < a.finished_at))))))
                    END AS place
                FROM attempts a JOIN contests c ON c.id = a.contest_id
-               WHERE a.user_id = ? ORDER BY a.started_at DESC, a.id DESC LIMIT ?""", [user_id, limit]))
+               WHERE a.user_id = ? ORDER BY a.started_at DESC, a.id DESC LIMIT ?""", [user_id, limit])
 
     def unfinished_attempts(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM attempts WHERE finished_at IS NULL"))
+        return self._all("SELECT * FROM attempts WHERE finished_at IS NULL")
 
     def mark_asked(self, attempt_id: int, position: int, asked_at: str) -> bool:
         """Start the clock of the question at `position`, unless it has started already: showing a question again
@@ -138,7 +130,7 @@ class ContestQueries:
         self.db.conn.commit()
 
     def contest_attempts(self, contest_id: int) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM attempts WHERE contest_id = ?", [contest_id]))
+        return self._all("SELECT * FROM attempts WHERE contest_id = ?", [contest_id])
 
     def contest_version(self, contest_id: int) -> tuple[int, int]:
         """Changes whenever someone answers or starts: (answers, attempts)."""
@@ -146,11 +138,11 @@ class ContestQueries:
                 self.db.execute("SELECT COUNT(*) FROM attempts WHERE contest_id = ?", [contest_id]).fetchone()[0])
 
     def contest_answers(self, contest_id: int) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM answers WHERE contest_id = ? ORDER BY attempt_id, position",
-                                  [contest_id]))
+        return self._all("SELECT * FROM answers WHERE contest_id = ? ORDER BY attempt_id, position",
+                                  [contest_id])
 
     def answers_of_attempt(self, attempt_id: int) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM answers WHERE attempt_id = ? ORDER BY position", [attempt_id]))
+        return self._all("SELECT * FROM answers WHERE attempt_id = ? ORDER BY position", [attempt_id])
 
     def add_flag(self, contest_id: int, question_id: str, user_id: int) -> bool:
         cursor = self.db.execute(
@@ -160,33 +152,33 @@ class ContestQueries:
         return cursor.rowcount == 1
 
     def flags(self, contest_id: int) -> list[dict[str, Any]]:
-        return list(self.db.query(
+        return self._all(
             """SELECT question_id, COUNT(*) AS flags FROM question_flags WHERE contest_id = ?
-               GROUP BY question_id ORDER BY flags DESC, question_id""", [contest_id]))
+               GROUP BY question_id ORDER BY flags DESC, question_id""", [contest_id])
 
     def teams_by_id(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         ids = list(ids)
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        return {row["id"]: row for row in self.db.query(f"SELECT * FROM teams WHERE id IN ({marks})", ids)}
+        return {row["id"]: row for row in self._all(f"SELECT * FROM teams WHERE id IN ({marks})", ids)}
 
     # --- results: per-question statistics and certificates ----------------------------------------------------
 
     def question_answer_counts(self, contest_id: int) -> list[dict[str, Any]]:
         """How many answers of the contest chose each combination of options, per question (for the statistics)."""
-        return list(self.db.query(
+        return self._all(
             """SELECT question_id, chosen, correct, timed_out, COUNT(*) AS answers FROM answers WHERE contest_id = ?
-               GROUP BY question_id, chosen, correct, timed_out""", [contest_id]))
+               GROUP BY question_id, chosen, correct, timed_out""", [contest_id])
 
     def certificates_due(self, now: str, ended_since: str, limit: int) -> list[dict[str, Any]]:
         """Attempts with at least one answer in contests that have ended (closed, or past their end after
         `ended_since`) whose certificate has not gone out yet."""
-        return list(self.db.query(
+        return self._all(
             """SELECT a.id, a.contest_id, a.user_id FROM attempts a JOIN contests c ON c.id = a.contest_id
                WHERE a.certificate_sent_at IS NULL AND a.position > 0
                  AND ((c.closed_at IS NOT NULL AND c.closed_at >= ?) OR (c.ends_at <= ? AND c.ends_at >= ?))
-               ORDER BY a.contest_id, a.id LIMIT ?""", [ended_since, now, ended_since, limit]))
+               ORDER BY a.contest_id, a.id LIMIT ?""", [ended_since, now, ended_since, limit])
 
     def claim_certificate(self, attempt_id: int, now: str) -> bool:
         """Mark the attempt's certificate as sent, once: only the caller that gets True sends it."""

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import sqlite_utils
-
 from bot.clock import utcnow
+from bot.storage.sql import Sql
 
 
-class PeopleQueries:
-    db: sqlite_utils.Database
+class PeopleQueries(Sql):
 
     # --- users -------------------------------------------------------------------------------------
 
@@ -26,11 +24,11 @@ class PeopleQueries:
         self.db.conn.commit()
 
     def get_user(self, user_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.query(
+        rows = self._all(
             """SELECT u.*, t.name AS team_name, t.code AS team_code, t.company AS team_company
                FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE u.id = ?""",
             [user_id],
-        ))
+        )
         return rows[0] if rows else None
 
     def update_user(self, user_id: int, **fields: Any) -> None:
@@ -64,16 +62,13 @@ class PeopleQueries:
         return saved
 
     def team_by_code(self, code: str) -> dict[str, Any] | None:
-        rows = list(self.db["teams"].rows_where("code = ?", [code]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM teams WHERE code = ?", [code])
 
     def team_by_id(self, team_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["teams"].rows_where("id = ?", [team_id]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM teams WHERE id = ?", [team_id])
 
     def team_by_name(self, region: str, name: str) -> dict[str, Any] | None:
-        rows = list(self.db["teams"].rows_where("region = ? AND name = ?", [region, name]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM teams WHERE region = ? AND name = ?", [region, name])
 
     def list_teams(self, region: str | None = None) -> list[dict[str, Any]]:
         if region:
@@ -83,12 +78,13 @@ class PeopleQueries:
     # --- roles, invites, audit -----------------------------------------------------------------------
 
     def roles_of(self, user_id: int) -> dict[str, str]:
-        return {row["role"]: row["scope"] for row in self.db["roles"].rows_where("user_id = ?", [user_id])}
+        rows = self._all("SELECT role, scope FROM roles WHERE user_id = ?", [user_id])
+        return {row["role"]: row["scope"] for row in rows}
 
     def role_holders(self) -> list[dict[str, Any]]:
-        return list(self.db.query(
+        return self._all(
             """SELECT r.*, u.first_name, u.region FROM roles r LEFT JOIN users u ON u.id = r.user_id
-               ORDER BY r.role, r.scope, r.user_id"""))
+               ORDER BY r.role, r.scope, r.user_id""")
 
     def grant_role(self, user_id: int, role: str, scope: str, granted_by: int | None) -> None:
         self.db.execute(
@@ -106,8 +102,7 @@ class PeopleQueries:
         self.db["invites"].insert({**row, "created_at": utcnow()})
 
     def invite(self, code: str) -> dict[str, Any] | None:
-        rows = list(self.db["invites"].rows_where("code = ?", [code]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM invites WHERE code = ?", [code])
 
     def use_invite(self, code: str, user_id: int, now: str) -> bool:
         """Mark the invite used by this user, only if it is still unused, unrevoked and unexpired."""
@@ -118,7 +113,7 @@ class PeopleQueries:
         return cursor.rowcount == 1
 
     def log_audit(self, actor_id: int | None, action: str, detail: str) -> None:
-        self.db["audit"].insert({"at": utcnow(), "actor_id": actor_id, "action": action, "detail": detail})
+        self._insert("audit", {"at": utcnow(), "actor_id": actor_id, "action": action, "detail": detail})
 
     def audit_entries(self, limit: int = 50) -> list[dict[str, Any]]:
         return list(self.db["audit"].rows_where(order_by="id DESC", limit=limit))
@@ -132,20 +127,15 @@ class PeopleQueries:
     # --- question log ----------------------------------------------------------------------------
 
     def log_question(self, entry: dict[str, Any]) -> int:
-        row = {**entry, "asked_at": utcnow()}  # keys are the engine's own field names, never user input
-        cursor = self.db.execute(f"INSERT INTO questions ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                                 list(row.values()))
-        self.db.conn.commit()
-        return cursor.lastrowid
+        return self._insert("questions", {**entry, "asked_at": utcnow()})
 
     def question(self, question_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["questions"].rows_where("id = ?", [question_id]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM questions WHERE id = ?", [question_id])
 
     def set_feedback(self, question_id: int, user_id: int, value: int) -> str:
         """Record 👍 (1) or 👎 (-1) once, only by the user who asked: 'saved', 'already' or 'invalid'."""
         with self.db.atomic():
-            rows = list(self.db.query("SELECT user_id, feedback FROM questions WHERE id = ?", [question_id]))
+            rows = self._all("SELECT user_id, feedback FROM questions WHERE id = ?", [question_id])
             if not rows or rows[0]["user_id"] != user_id:
                 return "invalid"
             if rows[0]["feedback"] is not None:

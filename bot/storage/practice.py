@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from bot.clock import utcnow
+from bot.storage.sql import Sql
 
 
-class PracticeQueries:
-    db: sqlite_utils.Database
+class PracticeQueries(Sql):
 
     # --- practice ------------------------------------------------------------------------------------
 
     def insert_practice(self, row: dict[str, Any]) -> int:
-        return self.db["practice_sessions"].insert({**row, "created_at": utcnow()}).last_pk
+        return self._insert("practice_sessions", {**row, "created_at": utcnow()})
 
     def practice(self, session_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["practice_sessions"].rows_where("id = ?", [session_id]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM practice_sessions WHERE id = ?", [session_id])
 
     def record_practice_answer(self, session: dict[str, Any], answer: dict[str, Any], finished: bool) -> bool:
         """Once per question of a session; the wrong-question book is updated in the same transaction."""
@@ -30,7 +27,7 @@ class PracticeQueries:
                 [answer["answered_at"] if finished else None, session["id"], answer["position"]])
             if cursor.rowcount != 1:
                 return False
-            self.db["practice_answers"].insert({**answer, "session_id": session["id"], "user_id": session["user_id"]})
+            self._insert("practice_answers", {**answer, "session_id": session["id"], "user_id": session["user_id"]})
             user_id, question_id = session["user_id"], answer["question_id"]
             if not answer["correct"]:
                 self.db.execute(
@@ -53,16 +50,16 @@ class PracticeQueries:
 
     def practice_session_answers(self, session_id: int) -> list[dict[str, Any]]:
         """The answers of one session in order: position, question_id, chosen (letters), correct."""
-        return list(self.db.query("SELECT position, question_id, chosen, correct FROM practice_answers "
-                                  "WHERE session_id = ? ORDER BY position", [session_id]))
+        return self._all("SELECT position, question_id, chosen, correct FROM practice_answers "
+                                  "WHERE session_id = ? ORDER BY position", [session_id])
 
     def wrongbook(self, user_id: int) -> list[str]:
-        return [row["question_id"] for row in self.db.query(
+        return [row["question_id"] for row in self._all(
             "SELECT question_id FROM wrongbook WHERE user_id = ? ORDER BY added_at, rowid", [user_id])]
 
     def practice_stats(self, user_id: int) -> list[dict[str, Any]]:
-        return list(self.db.query(
-            "SELECT question_id, correct FROM practice_answers WHERE user_id = ?", [user_id]))
+        return self._all(
+            "SELECT question_id, correct FROM practice_answers WHERE user_id = ?", [user_id])
 
     def practice_totals(self, user_id: int) -> tuple[int, int]:
         """(answered, right) over every practice answer of this person, 每日一题 and 错题本 included."""
@@ -77,8 +74,7 @@ class PracticeQueries:
             [f"{utc_offset_minutes:+d} minutes", user_id])]
 
     def daily_subscription(self, user_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["daily_subscriptions"].rows_where("user_id = ?", [user_id]))
-        return rows[0] if rows else None
+        return self._one("SELECT * FROM daily_subscriptions WHERE user_id = ?", [user_id])
 
     def set_daily_subscription(self, user_id: int, at_time: str | None, skip_day: str | None = None) -> None:
         """Switch 每日一题 on at `at_time` (off when None); `skip_day` (YYYY-MM-DD) counts as sent already, so that a
@@ -95,7 +91,7 @@ class PracticeQueries:
 
     def due_daily(self, at_time: str, today: str) -> list[int]:
         """Subscribers whose time has come today and who have not been sent today's question."""
-        return [row["user_id"] for row in self.db.query(
+        return [row["user_id"] for row in self._all(
             """SELECT d.user_id FROM daily_subscriptions d JOIN users u ON u.id = d.user_id
                WHERE d.enabled = 1 AND u.active = 1 AND d.at_time <= ? AND (d.last_sent_on IS NULL OR d.last_sent_on < ?)""",
             [at_time, today])]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from bot.clock import utcnow
+from bot.storage.sql import Sql
 
 
-class ReportQueries:
-    db: sqlite_utils.Database
+class ReportQueries(Sql):
 
     # --- report collection (信息报送) -------------------------------------------------------------------
 
@@ -50,7 +48,7 @@ class ReportQueries:
         return cursor.rowcount
 
     def report_submissions(self, request_id: int) -> dict[str, dict[str, Any]]:
-        return {row["region"]: row for row in self.db.query(
+        return {row["region"]: row for row in self._all(
             """SELECT s.*, u.first_name FROM report_submissions s LEFT JOIN users u ON u.id = s.submitted_by
                WHERE s.request_id = ?""", [request_id])}
 
@@ -66,4 +64,4 @@ class ReportQueries:
         return cursor.rowcount == 1
 
     def team_codes(self) -> set[str]:
-        return {row["code"] for row in self.db.query("SELECT code FROM teams")}
+        return {row["code"] for row in self._all("SELECT code FROM teams")}
