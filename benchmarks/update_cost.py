@@ -616,8 +616,8 @@ async def register(target: Target, users: list[User], concurrency: int) -> None:
                 continue
             picker = await sandbox.say(user, "/start")
             await sandbox.press(user, picker, "三亚")
-            prompt = await sandbox.press(user, picker, "一线工人", new_message=True)
-            await sandbox.press(user, prompt, "暂不加入")
+            await sandbox.press(user, picker, "一线工人")  # the same message turns into step 3
+            await sandbox.press(user, picker, "暂不加入")
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
