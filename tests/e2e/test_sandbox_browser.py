@@ -64,7 +64,9 @@ async def test_participant_answers_in_the_chat_page_and_the_board_follows(bot):
                                       "document.querySelector('#people li .score').textContent.startsWith('10')",
                                       timeout=3000)
         assert time.monotonic() - pressed < 3.0
-        assert await board.locator("#teams .name").first.text_content() == "海棠湾项目部"
+        team = board.locator("#teams .name").first  # the name, then its head count in a span of its own
+        assert await team.evaluate("e => e.firstChild.textContent") == "海棠湾项目部"
+        assert await team.locator(".count").text_content() == "1人"
         await phone.screenshot(path=artifact("sandbox-chat.png"))
         await board.screenshot(path=artifact("board-live.png"))
         await browser.close()
