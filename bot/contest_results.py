@@ -1,16 +1,19 @@
-"""A contest's results beyond the standings: what the pictures say about it, certificates, per-question statistics.
+"""A contest's results beyond the standings: what the pictures say about it, certificates, per-question statistics,
+a participant's own review of their answers.
 
 Plain Python over storage and bot.contests; handlers render what it returns.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from bot.clock import iso, parse_iso
+from bot.contest_review import Access, Review, review_access, review_items
 from bot.contest_stats import QuestionBreakdown, question_breakdown
 from bot.contests import Contests
 from bot.leaderboard import Leaderboard
@@ -125,3 +128,14 @@ class ContestResults:
         bank = self.contests.bank_provider()
         return contest, question_breakdown(self.storage.question_answer_counts(contest_id), bank.questions)
 
+    def review(self, attempt_id: int, user_id: int) -> tuple[Access, Review | None]:
+        """答题回顾 of an attempt: for the participant themself, once the contest has ended (the reason otherwise)."""
+        attempt = self.storage.attempt(attempt_id)
+        contest = self.contests.contest(attempt["contest_id"]) if attempt is not None else None
+        access = review_access(attempt if contest is not None else None, user_id,
+                               contest is not None and self.contests.status(contest) == "已结束")
+        if access != "ok":
+            return access, None
+        items = review_items(json.loads(attempt["plan"]), self.storage.answers_of_attempt(attempt_id),
+                             self.contests.bank_provider().questions)
+        return ("ok", Review(contest, attempt, items)) if items else ("empty", None)

@@ -66,8 +66,9 @@ async def _send_result(application: Application, chat_id: int, attempt: dict, pr
     services = application.bot_data.services
     board = services.contests.leaderboard(attempt["contest_id"], with_questions=False)
     preface, extra = _previous(services, previous)
+    keyboard = screens.result_keyboard(attempt["contest_id"], attempt["id"]) + extra
     await application.bot.send_message(chat_id, preface + screens.result_text(attempt, board), parse_mode=ParseMode.HTML,
-                                       reply_markup=markup(screens.result_keyboard(attempt["contest_id"]) + extra))
+                                       reply_markup=markup(keyboard))
 
 
 def _previous(services, previous: AnswerOutcome | None) -> tuple[str, list]:
@@ -315,10 +316,10 @@ async def resume_attempts(application: Application) -> None:
             log.info("User %s blocked the bot; attempt %s stays where it is", attempt["user_id"], attempt["id"])
     for attempt in closed:
         board = services.contests.leaderboard(attempt["contest_id"], with_questions=False)
+        keyboard = screens.result_keyboard(attempt["contest_id"], attempt["id"])
         try:
             await application.bot.send_message(attempt["user_id"], screens.result_text(attempt, board),
-                                               parse_mode=ParseMode.HTML,
-                                               reply_markup=markup(screens.result_keyboard(attempt["contest_id"])))
+                                               parse_mode=ParseMode.HTML, reply_markup=markup(keyboard))
         except Forbidden:
             pass
     if resume or closed:

@@ -1,4 +1,5 @@
-"""After a contest: certificates (sent once when it ends, and on request) and per-question statistics for organisers."""
+"""After a contest: certificates (sent once when it ends, and on request), a participant's review of their answers,
+and per-question statistics for organisers."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from bot.transport import DeliveryUnknown
 from bot.ui import contest as contest_screens
 from bot.ui import organiser as organiser_screens
 from bot.ui import results as screens
-from handlers.common import markup, on_button, refuse, show
+from handlers.common import markup, on_button, refuse, send, show
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,19 @@ async def on_certificate(update: Update, context: BotContext, pressed: contest_s
         return
     await query.answer("正在生成证书……")  # before the slow work: Telegram refuses answers to old presses
     await _send_certificate(context.bot, update.effective_chat.id, certificate, at_the_end=False)
+
+
+async def on_review(update: Update, context: BotContext, pressed: contest_screens.ContestReview) -> None:
+    """📝 答题回顾 under a result and on the contest's card, and its pages: the participant's own, once it has ended."""
+    query = update.callback_query
+    services = context.services
+    access, review = services.results.review(pressed.attempt, update.effective_user.id)
+    if review is None:
+        await query.answer(screens.REVIEW_REFUSED[access], show_alert=True)
+        return
+    text, keyboard = screens.review_screen(review, pressed.page, services.knowledge.kb)
+    await query.answer()
+    await (send if pressed.new else show)(update, text, keyboard)
 
 
 async def send_certificates(context: BotContext) -> None:
@@ -105,6 +119,7 @@ async def _schedule(application: Application) -> None:
 
 def register(application) -> None:
     for kind, callback in [(contest_screens.ContestCertificate, on_certificate),
+                           (contest_screens.ContestReview, on_review),
                            (screens.QuestionStats, on_question_stats)]:
         application.add_handler(on_button(kind, callback))
     application.bot_data.on_start.append(_schedule)

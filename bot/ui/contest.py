@@ -72,8 +72,18 @@ class ContestCertificate(Callback, prefix="cc", feature="contest"):
     contest: int
 
 
+@dataclass(frozen=True)
+class ContestReview(Callback, prefix="cv", feature="contest"):
+    """答题回顾 of the participant's own attempt, one page; `new`: in a message of its own (from the result, which
+    stays in the chat), else in place (paging, the card)."""
+    attempt: int
+    page: int = 0
+    new: bool = False
+
+
 WARNING_SECONDS = 10
 CERTIFICATE_LABEL = "🏅 我的证书"
+REVIEW_LABEL = "📝 答题回顾"
 CERTIFICATE_LATER = "竞赛结束后才发证书，届时会自动发给您。"
 PREVIOUS_HEADER = "上一题"
 DIVIDER = "\n\n——————————\n\n"
@@ -114,7 +124,10 @@ def contest_card(contest: dict[str, Any], status: str, attempt: dict[str, Any] |
     elif attempt is not None and not attempt["finished_at"] and status == "进行中":
         keyboard.append([Button("继续答题", StartContest(contest["id"]))])
     elif attempt is not None and attempt["position"] > 0 and status == "已结束":
-        keyboard.append([Button(CERTIFICATE_LABEL, ContestCertificate(contest["id"]))])
+        keyboard.append([Button(CERTIFICATE_LABEL, ContestCertificate(contest["id"])),
+                         Button(REVIEW_LABEL, ContestReview(attempt["id"]))])
+    if attempt is not None and attempt["finished_at"] and status != "已结束":  # pressed: says it opens at the end
+        keyboard.append([Button(REVIEW_LABEL, ContestReview(attempt["id"]))])
     keyboard.append([Button("排行榜", Ranking(contest["id"])), Button("« 竞赛列表", Menu("contest")), HOME])
     return text, keyboard
 
@@ -126,8 +139,9 @@ def contest_list(contests: list[dict[str, Any]]) -> tuple[str, Keyboard]:
     return "<b>进行中的竞赛</b>，点击查看并参加：", keyboard + [home_row()]
 
 
-def result_keyboard(contest_id: int) -> Keyboard:
-    return [[Button(CERTIFICATE_LABEL, ContestCertificate(contest_id))],
+def result_keyboard(contest_id: int, attempt_id: int) -> Keyboard:
+    return [[Button(CERTIFICATE_LABEL, ContestCertificate(contest_id)),
+             Button(REVIEW_LABEL, ContestReview(attempt_id, new=True))],
             [Button("排行榜", Ranking(contest_id)), Button("« 竞赛列表", Menu("contest")), HOME]]
 
 

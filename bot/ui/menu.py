@@ -184,7 +184,7 @@ def stats_text(stats: ProfileStats) -> str:
 def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False,
             stats: ProfileStats | None = None) -> tuple[str, Keyboard]:
     """我的: the registration with buttons to change it, then practice and contest figures with their ways on."""
-    from bot.ui.contest import Ranking
+    from bot.ui.contest import ContestCard, Ranking
     from bot.ui.organiser import MyContests
     from bot.ui.practice import WrongBook
     from bot.ui.roles import RolesMenu
@@ -199,8 +199,9 @@ def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False,
     text = profile_text(user)
     if stats is not None:
         text += "\n\n" + stats_text(stats)
-        keyboard += [[Button(f"🏆 {short(result.title)} 排行榜", Ranking(result.contest_id))]
-                     for result in stats.contests]
+        # the card leads on to 我的证书 and 答题回顾 once the contest has ended
+        keyboard += [[Button(f"📋 {short(result.title, CARD_TITLE_LIMIT)}", ContestCard(result.contest_id)),
+                      Button("🏆 排行榜", Ranking(result.contest_id))] for result in stats.contests]
         keyboard.append(([Button("错题本", WrongBook())] if stats.wrongbook else [])
                         + [Button("答题竞赛", Menu("contest")), Button("每日练习", Menu("practice"))])
     if is_admin:
@@ -209,6 +210,9 @@ def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False,
         keyboard.append([Button("竞赛管理", MyContests())])
     keyboard.append([Button("返回主菜单", Menu("home"))])
     return text, keyboard
+
+
+CARD_TITLE_LIMIT = 10  # the contest's button shares its row with 排行榜
 
 
 def short(title: str, limit: int = 16) -> str:

@@ -11,9 +11,9 @@ from bot.knowledge import KnowledgeBase
 from bot.practice import DAILY_TIMES, SESSION_SIZE, CategoryStat, DailyStatus, PracticeQuestion, PracticeSummary
 from bot.quiz import QuizQuestion
 from bot.render import Button, Keyboard, escape, grid
-from bot.ui.ask import OpenTopic
 from bot.ui.menu import HOME, Menu, home_row
-from bot.ui.quiz import answer_keyboard, choice_text, feedback_keyboard, feedback_text, question_text, shorten
+from bot.ui.quiz import (answer_keyboard, choice_text, feedback_keyboard, feedback_text, question_text, shorten,
+                         topic_buttons)
 
 DailyTime = Literal["0700", "1200", "1800", "2000", "off"]  # DAILY_TIMES without the colon, or off
 DailyOrigin = Literal["practice", "notice", "me"]  # the screen 每日一题设置 was opened from, and goes back to
@@ -169,12 +169,7 @@ def summary(kb: KnowledgeBase, done: PracticeSummary) -> tuple[str, Keyboard]:
             topics.setdefault(question.topic, []).append(number)
     elif done.answered:
         lines += ["", "全部答对，继续保持！"]
-    keyboard: Keyboard = []
-    for topic_id, numbers in topics.items():
-        topic = kb.get(topic_id)
-        if topic is not None:
-            label = f"📖 第{'、'.join(map(str, numbers))}题：{shorten(topic.title, TOPIC_SHORT)}"
-            keyboard.append([Button(label, OpenTopic(topic.id))])
+    keyboard = topic_buttons(kb, topics, TOPIC_SHORT)
     keyboard += [[again_button(kb, done), Button("错题本", WrongBook())], [BACK, HOME]]
     return "\n".join(lines), keyboard
 

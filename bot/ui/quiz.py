@@ -77,6 +77,18 @@ def feedback_text(header: str, question: QuizQuestion, options: list[str], right
             f"{yours}正确答案：{choice_text(right, options)}\n解析：{escape(question.explanation)}")
 
 
+def topic_buttons(kb: KnowledgeBase, numbers_by_topic: dict[str, list[int]], title_limit: int) -> Keyboard:
+    """A 📖 button per knowledge topic naming the questions that come from it (📖 第1、3题：卫生间渗漏), under a list
+    of questions: the practice summary, the contest review."""
+    rows: Keyboard = []
+    for topic_id, numbers in numbers_by_topic.items():
+        topic = kb.get(topic_id)
+        if topic is not None:
+            label = f"📖 第{'、'.join(map(str, numbers))}题：{shorten(topic.title, title_limit)}"
+            rows.append([Button(label, OpenTopic(topic.id))])
+    return rows
+
+
 def feedback_keyboard(kb: KnowledgeBase, question: QuizQuestion) -> Keyboard:
     """Under a practice answer: the topic the question comes from."""
     topic = kb.get(question.topic)

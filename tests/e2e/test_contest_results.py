@@ -1,15 +1,19 @@
 """After a contest, through the sandbox: certificates go out once when it ends (a restart sends none again), a
-participant fetches theirs from the result, and the organiser reads per-question statistics in chat."""
+participant fetches theirs from the result and reviews their answers once it has ended, and the organiser reads
+per-question statistics in chat."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from bot.accounts import TeamSpec
 from bot.contests import ContestSpec
+from bot.quiz import LETTERS
+from bot.ui.contest import ContestReview
 from bot.ui.results import QuestionStats
 from handlers.results import CERTIFICATE_SWEEP_SECONDS, deliver_certificates
-from tests.e2e.test_e2e_contest import answer, register, start_contest
+from tests.e2e.test_e2e_contest import answer, current, register, start_contest
 from tests.helpers import ADMIN_ID, has_button
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -151,3 +155,68 @@ async def test_organiser_reads_question_statistics(bot):
         "chat_id": 12, "text": "x", "buttons": [[{"text": "题目统计", "callback_data": QuestionStats(contest["id"]).pack()}]]})
     forged = await client.press(12, "题目统计", message_id=injected.json()["message_id"])
     assert forged.status_code == 200 and "只有" in forged.json()["answer"]["text"]
+
+
+async def test_participant_reviews_their_own_answers_once_the_contest_ends(bot):
+    client = bot.client
+    bank = bot.runtime.services.knowledge.bank.questions
+    kb = bot.runtime.services.knowledge.kb
+    contest = make_contest(bot, "儋州质量月竞赛", questions=6)
+    await client.user(7, "选手7")
+    register(bot, 7, None)
+    await take_part(bot, contest["id"], 8, [True])  # someone else, who will try 7's review with a forged button
+    await start_contest(bot, 7, contest["id"])
+    attempt, first = current(bot, contest["id"], 7)
+    wrong = next(i for i in range(len(first.options)) if i not in first.right_display)
+    for position in range(6):
+        await answer(bot, contest["id"], 7, right=position > 0)  # the first wrong, as 7 saw its options
+    result = await client.wait_text(7, "答题结束")
+    assert has_button("📝 答题回顾")(result)
+
+    early = await client.press(7, "📝 答题回顾", message_id=result["message_id"])
+    assert "竞赛结束" in early.json()["answer"]["text"], "no answers while others may still be answering"
+    assert not any("· 答题回顾" in (m.get("text") or "") for m in await client.messages(7))
+
+    await open_contest_as_organiser(client, "儋州质量月竞赛")
+    await client.wait_for(ADMIN_ID, has_button("提前结束"))
+    await client.press(ADMIN_ID, "提前结束")
+    await client.wait_for(ADMIN_ID, has_button("确定结束"))
+    await client.press(ADMIN_ID, "确定结束")
+    await client.wait_text(ADMIN_ID, "”已结束。")
+
+    after = await client.last_id(7)
+    await client.press(7, "📝 答题回顾", message_id=result["message_id"])
+    review = await client.wait_text(7, "答题回顾", after=after)
+    assert review["message_id"] != result["message_id"], "the result stays; the review comes as a message of its own"
+    assert "答对 5/6 题（第 1/2 页）" in review["text"]
+    one = review["text"].split("第 1 题")[1].split("第 2 题")[0]
+    yours, right = LETTERS[wrong], LETTERS[first.right_display[0]]
+    assert "❌ 回答错误" in one and first.question.stem[:15] in one
+    assert f"您选了：{yours}. {first.options[wrong][:10]}" in one, one
+    assert f"正确答案：{right}. {first.options[first.right_display[0]][:10]}" in one, one
+    assert f"解析：{first.question.explanation[:15]}" in one
+    assert "第 6 题" not in review["text"]
+
+    await client.press(7, "下一页 ›", message_id=review["message_id"])
+    second = await client.wait_for(7, lambda m: m["message_id"] == review["message_id"] and "第 2/2 页" in m["text"])
+    assert "第 6 题" in second["text"] and "第 1 题" not in second["text"]
+    sixth = bank[json.loads(attempt["plan"])[5][0]]
+    label = next(b for row in second["buttons"] for b in row if b.startswith("📖 第6题"))
+    after = await client.last_id(7)
+    await client.press(7, label, message_id=review["message_id"])
+    await client.wait_text(7, kb.get(sixth.topic).title, after=after)
+    await client.press(7, "‹ 上一页", message_id=review["message_id"])
+    await client.wait_for(7, lambda m: m["message_id"] == review["message_id"] and "第 1/2 页" in m["text"])
+
+    # another participant's forged button for 7's review is refused
+    injected = await client.http.post("/sandbox/inject", json={
+        "chat_id": 8, "text": "x", "buttons": [[{"text": "答题回顾",
+                                                 "callback_data": ContestReview(attempt["id"], new=True).pack()}]]})
+    forged = await client.press(8, "答题回顾", message_id=injected.json()["message_id"])
+    assert forged.status_code == 200 and "只有参赛者本人" in forged.json()["answer"]["text"]
+    assert not any("· 答题回顾" in (m.get("text") or "") for m in await client.messages(8))
+
+    # the contest's card leads to the review and the certificate too
+    await client.press(7, "« 返回竞赛", message_id=review["message_id"])
+    card = await client.wait_for(7, lambda m: m["message_id"] == review["message_id"] and "（已结束）" in m["text"])
+    assert has_button("📝 答题回顾")(card) and has_button("🏅 我的证书")(card)

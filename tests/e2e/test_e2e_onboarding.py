@@ -282,8 +282,8 @@ async def test_me_shows_practice_streak_contests_and_ways_on(bot):
     for fragment in ("市县：三亚市", "身份：一线工人/班组长", "团队：未加入", "已答 4 题，答对 3 题，正确率 75%",
                      "连续练习：1 天（今天已练习）", "错题本：1 题待复习", "质量月知识竞赛：第 1 名/共 1 人，得分 20"):
         assert fragment in profile["text"], fragment
-    for label in ("错题本", "答题竞赛", "返回主菜单", "🏆 质量月知识竞赛 排行榜"):
+    for label in ("错题本", "答题竞赛", "返回主菜单", "📋 质量月知识竞赛", "🏆 排行榜"):
         assert has_button(label)(profile), label
-    await client.press(USER, "🏆 质量月知识竞赛 排行榜", message_id=profile["message_id"])
+    await client.press(USER, "🏆 排行榜", message_id=profile["message_id"])
     board = await client.wait_text(USER, "质量月知识竞赛", after=profile["message_id"])
     assert "张工" in board["text"]

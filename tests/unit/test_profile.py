@@ -126,7 +126,10 @@ def test_profile_screen_shows_registration_figures_and_ways_on():
     for fragment in ("市县：三亚市", "身份：一线工人/班组长", "团队：海棠湾项目部", "已答 12 题，答对 9 题，正确率 75%",
                      "连续练习：3 天", "质量月&lt;知识&gt;竞赛：第 2 名/共 30 人，得分 85.5", "安全周：尚未作答"):
         assert fragment in text, fragment
-    assert {"错题本", "答题竞赛", "返回主菜单", "🏆 质量月<知识>竞赛 排行榜"} <= set(labels(keyboard))
+    assert {"错题本", "答题竞赛", "返回主菜单", "📋 质量月<知识>竞赛", "🏆 排行榜"} <= set(labels(keyboard))
+    rows = [[button.data for button in row] for row in keyboard if row[0].label == "📋 质量月<知识>竞赛"]
+    assert [type(callback).__name__ for callback in rows[0]] == ["ContestCard", "Ranking"]
+    assert rows[0][0].contest == rows[0][1].contest == 7, "each listed contest's card, beside its ranking"
     empty = ProfileStats(answered=0, correct=0, streak=0, practised_today=False, wrongbook=0, contests=[])
     text, keyboard = profile(user, is_admin=False, stats=empty)
     assert "还没有做过练习" in text and "还没有参加过竞赛" in text and "连续练习" not in text
