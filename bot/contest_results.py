@@ -7,11 +7,13 @@ Plain Python over storage and bot.contests; handlers render what it returns.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
+from bot.announcements import DELIVERED, RETRY, RETRY_AFTER, SendResult
 from bot.clock import iso, parse_iso
 from bot.contest_review import Access, Review, review_access, review_items
 from bot.contest_stats import QuestionBreakdown, question_breakdown
@@ -20,6 +22,7 @@ from bot.leaderboard import Leaderboard
 from bot.policy import ORGANISER, PROVINCE, Actor
 from bot.storage import Storage
 
+log = logging.getLogger(__name__)
 BOT_NAME = "质量通"  # who the organiser is when the contest was set up from the command line
 CERTIFICATE_WINDOW = timedelta(days=3)  # a contest that ended longer ago sends no certificates any more
 
@@ -121,6 +124,34 @@ class ContestResults:
 
     def release_certificate(self, attempt_id: int) -> None:
         self.storage.release_certificate(attempt_id)
+
+    async def deliver_certificates(self, send: Callable[[int, Certificate], Awaitable[SendResult]],
+                                   limit: int = 100) -> int:
+        """The certificates due now, each claimed in the database before `send(user_id, certificate)`, so that it goes
+        out once even across a restart; only a send that certainly did not arrive is released to be tried again
+        (one that may have arrived, or was refused, stays claimed). Returns how many were delivered."""
+        boards: dict[int, Leaderboard] = {}
+        sent = 0
+        for row in self.certificates_due(limit):
+            if not self.claim_certificate(row["id"]):
+                continue
+            if row["contest_id"] not in boards:
+                boards[row["contest_id"]] = self.leaderboard(row["contest_id"])
+            certificate = self.certificate(row["contest_id"], row["user_id"], boards[row["contest_id"]])
+            if certificate is None:
+                continue
+            result = await send(row["user_id"], certificate)
+            if result.outcome == DELIVERED:
+                sent += 1
+            elif result.outcome in (RETRY, RETRY_AFTER):
+                log.warning("Certificate to user %s not delivered, will try again: %s", row["user_id"], result.error)
+                self.release_certificate(row["id"])
+            else:  # blocked or refused: nothing to retry; unknown: a second copy would be worse than none
+                log.info("Certificate to user %s (contest %s): %s, %s", row["user_id"], row["contest_id"],
+                         result.outcome, result.error)
+        if sent:
+            log.info("Sent %d contest certificates", sent)
+        return sent
 
     def question_breakdown(self, contest_id: int, actor: Actor) -> tuple[dict[str, Any], list[QuestionBreakdown]]:
         """For its organiser (PermissionDenied otherwise): every answered question of the contest, weakest first."""

@@ -8,12 +8,12 @@ import logging
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
+from bot.announcements import BLOCKED, DELIVERED, RETRY, RETRY_AFTER, UNKNOWN, SendResult
 from bot.certificate import render_certificate
 from bot.contest_results import Certificate
-from bot.leaderboard import Leaderboard
 from bot.policy import PermissionDenied
 from bot.transport import DeliveryUnknown
 from bot.ui import contest as contest_screens
@@ -72,30 +72,20 @@ async def send_certificates(context: BotContext) -> None:
 
 
 async def deliver_certificates(application: Application) -> int:
-    results = application.bot_data.services.results
-    boards: dict[int, Leaderboard] = {}
-    sent = 0
-    for row in results.certificates_due(CERTIFICATES_PER_SWEEP):
-        if not results.claim_certificate(row["id"]):
-            continue
-        if row["contest_id"] not in boards:
-            boards[row["contest_id"]] = results.leaderboard(row["contest_id"])
-        certificate = results.certificate(row["contest_id"], row["user_id"], boards[row["contest_id"]])
-        if certificate is None:
-            continue
+    async def send(user_id: int, certificate: Certificate) -> SendResult:
         try:
-            await _send_certificate(application.bot, row["user_id"], certificate, at_the_end=True)
-            sent += 1
-        except (Forbidden, BadRequest) as exc:  # blocked the bot, or never opened the chat: nothing to retry
-            log.info("No certificate for user %s (contest %s): %s", row["user_id"], row["contest_id"], exc)
-        except DeliveryUnknown as exc:  # it may have arrived: a second copy would be worse than none
-            log.warning("Certificate to user %s may not have arrived: %s", row["user_id"], exc)
-        except (NetworkError, TimedOut) as exc:
-            log.warning("Certificate to user %s not delivered, will try again: %s", row["user_id"], exc)
-            results.release_certificate(row["id"])
-    if sent:
-        log.info("Sent %d contest certificates", sent)
-    return sent
+            await _send_certificate(application.bot, user_id, certificate, at_the_end=True)
+        except RetryAfter as exc:  # still over the flood limit after the rate limiter's own waits
+            return SendResult(RETRY_AFTER, error=str(exc)[:200])
+        except (Forbidden, BadRequest) as exc:  # blocked the bot, or never opened the chat
+            return SendResult(BLOCKED, error=str(exc)[:200])
+        except DeliveryUnknown as exc:  # it reached Telegram, its answer did not come back
+            return SendResult(UNKNOWN, error=str(exc)[:200])
+        except (NetworkError, TimedOut) as exc:  # it did not arrive
+            return SendResult(RETRY, error=f"{type(exc).__name__}: {str(exc)[:180]}")
+        return SendResult(DELIVERED)
+
+    return await application.bot_data.services.results.deliver_certificates(send, CERTIFICATES_PER_SWEEP)
 
 
 async def on_question_stats(update: Update, context: BotContext, pressed: screens.QuestionStats) -> None:

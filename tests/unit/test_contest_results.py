@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from bot.announcements import BLOCKED, DELIVERED, RETRY, UNKNOWN, SendResult
 from bot.accounts import Accounts, TeamSpec
 from bot.contest_results import ContestResults, date_span
 from bot.contest_stats import MISSING_STEM, question_breakdown
@@ -211,6 +212,29 @@ def test_certificates_are_due_once_the_contest_ends_and_claimed_once(setting):
 
     clock.advance(4 * 86400)  # long over: nothing more goes out
     assert results.certificates_due() == []
+
+
+async def test_the_sweep_sends_each_certificate_once_and_retries_only_what_did_not_arrive(setting):
+    storage, contests, accounts, clock, results = setting
+    contest = make_contest(contests)
+    for user_id in (41, 42, 43, 44):
+        take_part(contests, accounts, contest["id"], user_id, [True])
+    clock.advance(2 * 3600)
+    outcomes = {41: DELIVERED, 42: RETRY, 43: UNKNOWN, 44: BLOCKED}
+    calls: list[int] = []
+
+    async def send(user_id, certificate):
+        calls.append(user_id)
+        assert certificate.name == f"选手{user_id}"
+        return SendResult(outcomes[user_id], error="test")
+
+    assert await results.deliver_certificates(send) == 1
+    assert sorted(calls) == [41, 42, 43, 44]
+    assert [row["user_id"] for row in results.certificates_due()] == [42], "only the one that did not arrive"
+    outcomes[42] = DELIVERED
+    calls.clear()
+    assert await results.deliver_certificates(send) == 1 and calls == [42]
+    assert await results.deliver_certificates(send) == 0 and calls == [42], "nothing goes out twice"
 
 
 def test_closing_early_makes_certificates_due(setting):
