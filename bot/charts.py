@@ -101,13 +101,6 @@ def shorten(text: str, limit: int) -> str:
     return line if len(line) <= limit else line[:limit - 1] + ELLIPSIS
 
 
-def format_time(iso_time: str) -> str:
-    try:
-        return datetime.fromisoformat(iso_time).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return iso_time
-
-
 # --- drawing --------------------------------------------------------------------------------------------------
 
 class Canvas:

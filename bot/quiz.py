@@ -49,11 +49,6 @@ class QuizQuestion:
     def answer_letters(self) -> str:
         return "".join(LETTERS[i] for i in sorted(self.answer))
 
-    @property
-    def long_options(self) -> bool:
-        """Options too long for buttons: shown in the message body, buttons carry A/B/C/D."""
-        return not options_fit_buttons(self.options)
-
     def as_json(self) -> dict[str, Any]:
         answer: Any = self.answer_letters if self.type != "multiple" else list(self.answer_letters)
         record = {"id": self.id, "type": self.type, "stem": self.stem, "options": list(self.options),
@@ -73,9 +68,6 @@ def options_fit_buttons(options: tuple[str, ...] | list[str]) -> bool:
 class QuestionBank:
     questions: dict[str, QuizQuestion]
     warnings: list[Problem] = field(default_factory=list)  # e.g. citations of superseded standards
-
-    def by_topic(self, topic_id: str) -> list[QuizQuestion]:
-        return [q for q in self.questions.values() if q.topic == topic_id]
 
 
 def _parse_answer(raw: Any, kind: str, option_count: int) -> tuple[frozenset[int] | None, str | None]:

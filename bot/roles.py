@@ -50,12 +50,6 @@ class Roles:
     def is_bureau(self, user_id: int) -> bool:
         return self.scope(user_id, "bureau") is not None
 
-    def require(self, user_id: int, role: str, message: str | None = None) -> str:
-        scope = self.scope(user_id, role)
-        if scope is None:
-            raise PermissionDenied(message or f"只有{ROLE_NAMES.get(role, '管理员')}可以进行这个操作。")
-        return scope
-
     def require_admin(self, user_id: int) -> None:
         if not may_administer(self.actor(user_id)):
             raise PermissionDenied("只有管理员可以进行这个操作。")

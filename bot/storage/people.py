@@ -38,9 +38,6 @@ class PeopleQueries(Sql):
             raise ValueError(f"unknown user fields: {unknown}")
         self.db["users"].update(user_id, {**fields, "updated_at": utcnow()})
 
-    def count_users(self) -> int:
-        return self.db["users"].count
-
     # --- teams -------------------------------------------------------------------------------------
 
     def insert_team(self, team: dict[str, Any]) -> int:
