@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 from bot.accounts import REGION_NAMES, resolve_region
 from bot.clock import utc_now
+from bot.contest_setup import MODES
 from bot.contests import ContestSpec
 from bot.when import parse_duration, parse_moment
 from bot.yamlfile import LineDict, Problem, load_yaml
 
 SPEC_KEYS = {"title", "description", "starts_at", "ends_at", "questions", "seconds_per_question", "categories",
-             "topics", "regions", "min_team_size", "speed_bonus", "difficulty"}
+             "topics", "regions", "min_team_size", "speed_bonus", "difficulty", "mode"}
 
 
 class ContestFileError(ValueError):
@@ -92,6 +93,12 @@ def read_contest_file(path: Path, tz: ZoneInfo, now: datetime | None = None) -> 
             bad("speed_bonus", "must be true or false")
         else:
             values["speed_bonus"] = data["speed_bonus"]
+    if "mode" in data:
+        if data["mode"] not in MODES:
+            bad("mode", f"must be one of {', '.join(MODES)} (self: each at their own pace; live: the host opens "
+                        "each question for everyone)")
+        else:
+            values["mode"] = data["mode"]
     if "difficulty" in data:
         mix = data["difficulty"]
         if not isinstance(mix, dict) or not all(k in (1, 2, 3) and isinstance(v, (int, float)) for k, v in mix.items()):

@@ -28,6 +28,7 @@ class ContestError(ValueError):
 
 
 TITLE_LIMIT, MAX_QUESTIONS = 60, 100
+MODES = {"self": "自主答题", "live": "现场模式（主持人逐题出题）"}
 
 
 def check_title(title: str) -> None:
@@ -54,6 +55,7 @@ class ContestSpec:
     min_team_size: int = 3
     speed_bonus: bool = False
     difficulty: dict[int, float] | None = None
+    mode: str = "self"  # self: each at their own pace; live: the host opens each question for everyone (bot/live.py)
 
 
 class ContestSetup:
@@ -86,6 +88,8 @@ class ContestSetup:
         unknown_topics = [t for t in spec.topics or [] if t not in kb.topics]
         if unknown_topics:
             raise ContestError(f"没有这些知识主题：{'、'.join(unknown_topics)}。", "topics")
+        if spec.mode not in MODES:
+            raise ContestError("竞赛模式只能是 self（自主答题）或 live（现场模式）。", "mode")
         if spec.difficulty and (set(spec.difficulty) - {1, 2, 3} or any(v < 0 for v in spec.difficulty.values())
                                 or sum(spec.difficulty.values()) <= 0):
             raise ContestError("难度比例的键为 1、2、3，值为非负数。", "difficulty")
@@ -110,7 +114,9 @@ class ContestSetup:
             "difficulty_mix": json.dumps({str(k): v for k, v in spec.difficulty.items()}) if spec.difficulty else None,
             "starts_at": iso(spec.starts_at), "ends_at": iso(spec.ends_at), "question_count": spec.questions,
             "seconds_per_question": spec.seconds_per_question, "min_team_size": spec.min_team_size,
-            "speed_bonus": int(spec.speed_bonus), "board_token": secrets.token_urlsafe(18),
+            "speed_bonus": int(spec.speed_bonus), "board_token": secrets.token_urlsafe(18), "mode": spec.mode,
+            "host_token": secrets.token_urlsafe(18) if spec.mode == "live" else None,
+            "live_state": "lobby" if spec.mode == "live" else None,
         })
         return self.storage.contest(contest_id)
 
@@ -122,7 +128,8 @@ class ContestSetup:
             ends_at=parse_iso(contest["ends_at"]), questions=contest["question_count"],
             seconds_per_question=contest["seconds_per_question"], categories=load("categories"),
             topics=load("topics"), regions=load("regions"), min_team_size=contest["min_team_size"],
-            speed_bonus=bool(contest["speed_bonus"]), difficulty={int(k): v for k, v in mix.items()} if mix else None)
+            speed_bonus=bool(contest["speed_bonus"]), difficulty={int(k): v for k, v in mix.items()} if mix else None,
+            mode=contest["mode"])
 
     def managed(self, contest_id: int, actor: Actor) -> dict[str, Any]:
         """The contest, if this actor may manage it (its organiser, or an administrator)."""
@@ -170,6 +177,13 @@ class ContestSetup:
         contest = self.managed(contest_id, actor)
         if contest["closed_at"]:
             raise ContestError("竞赛已经结束。")
+        if contest["mode"] == "live":
+            self.live_end(contest_id)
+            return self.storage.contest(contest_id)
+        return self.finish_contest(contest_id)
+
+    def finish_contest(self, contest_id: int) -> dict[str, Any]:
+        """Close the contest now and finish every attempt in it."""
         now = iso(self.clock())
         self._rows.pop(contest_id, None)
         self.storage.update_contest(contest_id, {"closed_at": now})

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import iso, parse_iso, utc_now
 from bot.contest_setup import ContestError, ContestSetup, ContestSpec, check_question_count, check_title
 from bot.knowledge import KnowledgeBase
+from bot.live import QUESTION, LiveHosting, LiveStep
 from bot.leaderboard import Leaderboard, ParticipantResult, TeamInfo, question_stats, rank_individuals, rank_teams
 from bot.policy import Actor, may_take_contest
 from bot.quiz import LETTERS, QuestionBank, QuizQuestion
@@ -57,7 +58,7 @@ class ShownQuestion:
 
 @dataclass(frozen=True)
 class AnswerOutcome:
-    status: str                     # recorded | timed_out | already | not_yours | closed
+    status: str                     # recorded | timed_out | already | not_yours | closed | not_yet (live: clock not started)
     shown: ShownQuestion | None = None
     correct: bool = False
     points: float = 0.0
@@ -68,8 +69,9 @@ class AnswerOutcome:
 
 
 @dataclass
-class Contests(ContestSetup):
-    """The whole contest: set-up and management (ContestSetup), then taking it, here."""
+class Contests(ContestSetup, LiveHosting):
+    """The whole contest: set-up and management (ContestSetup), then taking it, here; live contests' hosting in
+    LiveHosting."""
 
     storage: Storage
     bank_provider: Callable[[], QuestionBank]
@@ -78,6 +80,8 @@ class Contests(ContestSetup):
     clock: Callable[[], datetime] = utc_now
     rng_factory: Callable[[str], random.Random] = field(default=lambda seed: random.Random(seed))
     _rows: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)  # contest rows by id
+    live_listeners: list[Callable[[LiveStep], None]] = field(default_factory=list)
+    _live_plans: dict[int, list[tuple[str, list[int]]]] = field(default_factory=dict, repr=False)
 
     # --- state ---------------------------------------------------------------------------------------
 
@@ -167,7 +171,8 @@ class Contests(ContestSetup):
         return self.storage.insert_attempt({
             "contest_id": contest_id, "user_id": user["id"], "team_id": user.get("team_id"),
             "region": user.get("region"), "name": user.get("first_name") or str(user["id"]),
-            "plan": json.dumps(self.draw(contest, user["id"])), "started_at": iso(self.clock())})
+            "plan": json.dumps(self.live_plan(contest) if contest["mode"] == "live" else self.draw(contest, user["id"])),
+            "started_at": iso(self.clock())})
 
     def contest(self, contest_id: int) -> dict[str, Any] | None:
         """A contest's row, read once: only this process changes a contest (update, close), and those forget it."""
@@ -204,6 +209,8 @@ class Contests(ContestSetup):
         shown = self.shown(attempt)
         if shown is None or shown.asked_at is not None:
             return (shown, False) if shown is not None else None
+        if self.contest(attempt["contest_id"])["mode"] == "live":
+            return None  # only the host opens a live question
         now = self.clock()
         if self.storage.mark_asked(attempt["id"], shown.position, iso(now)):
             return replace(shown, asked_at=now), True
@@ -237,13 +244,30 @@ class Contests(ContestSetup):
             return AnswerOutcome("already", attempt=attempt)
         shown = self.shown(attempt)
         now = self.clock()
-        if not self.is_open(self.contest(attempt["contest_id"]), now):
+        contest = self.contest(attempt["contest_id"])
+        if not self.is_open(contest, now):
             self.storage.finish_attempt(attempt_id, iso(now))
             return AnswerOutcome("closed", shown=shown, attempt={**attempt, "finished_at": iso(now), "asked_at": None})
+        if contest["mode"] == "live":
+            return self._answer_live(contest, attempt, shown, chosen_display, now)
         elapsed = (now - shown.asked_at).total_seconds()
         if elapsed > shown.seconds + GRACE_SECONDS:
             return self._record(attempt, shown, [], now, timed_out=True)
         return self._record(attempt, shown, chosen_display, now, timed_out=False)
+
+    def _answer_live(self, contest: dict[str, Any], attempt: dict[str, Any], shown: ShownQuestion,
+                     chosen_display: list[int], now: datetime) -> AnswerOutcome:
+        """A live question takes answers from the moment it has reached every phone (its clock starts for all at
+        once) to the one deadline, so nobody gains by receiving it first; the last answer reveals it at once."""
+        if contest["live_state"] != QUESTION or contest["live_position"] != shown.position:
+            return AnswerOutcome("already", attempt=attempt)
+        if not contest["live_deadline"]:
+            return AnswerOutcome("not_yet", shown=shown, attempt=attempt)
+        late = now > parse_iso(contest["live_deadline"]) + timedelta(seconds=GRACE_SECONDS)
+        outcome = self._record(attempt, shown, [] if late else chosen_display, now, timed_out=late)
+        if outcome.status != "already" and self.live_everyone_answered(contest["id"], shown.position):
+            self.live_reveal(contest["id"], shown.position)
+        return outcome
 
     def expire(self, attempt_id: int, position: int) -> AnswerOutcome:
         """The timer ran out: a zero for this question unless it was answered meanwhile."""
@@ -263,20 +287,23 @@ class Contests(ContestSetup):
         limit_ms = shown.seconds * 1000
         time_ms = min(limit_ms, max(0, int((now - shown.asked_at).total_seconds() * 1000)))
         points = float(POINTS_PER_QUESTION) if correct else 0.0
-        if correct and self.contest(attempt["contest_id"])["speed_bonus"]:
+        contest = self.contest(attempt["contest_id"])
+        if correct and contest["speed_bonus"]:
             points += round(MAX_SPEED_BONUS * (limit_ms - time_ms) / limit_ms, 1)
-        finished = shown.position + 1 >= shown.total
+        live = contest["mode"] == "live"  # the host opens the next question, and ends everyone's attempt at the end
+        finished = shown.position + 1 >= shown.total and not live
         saved = self.storage.record_answer(attempt, {
             "position": shown.position, "question_id": shown.question.id,
             "chosen": "".join(LETTERS[i] for i in chosen), "correct": int(correct), "points": points,
-            "time_ms": time_ms, "timed_out": int(timed_out), "answered_at": iso(now)}, finished)
+            "time_ms": time_ms, "timed_out": int(timed_out), "answered_at": iso(now)}, finished, ask_next=not live)
         if not saved:
             return AnswerOutcome("already", attempt=self.storage.attempt(attempt["id"]))
-        after = {**attempt, "position": shown.position + 1, "asked_at": None if finished else iso(now),
+        after = {**attempt, "position": shown.position + 1, "asked_at": None if finished or live else iso(now),
                  "score": attempt["score"] + points, "correct": attempt["correct"] + int(correct),
                  "time_ms": attempt["time_ms"] + time_ms, "finished_at": iso(now) if finished else None}
         return AnswerOutcome("timed_out" if timed_out else "recorded", shown=shown, correct=correct, points=points,
-                             finished=finished, attempt=after, following=None if finished else self.shown(after),
+                             finished=finished, attempt=after,
+                             following=None if finished or live else self.shown(after),
                              chosen=tuple(sorted(shown.order.index(i) for i in chosen)))
 
     def flag(self, attempt_id: int, user_id: int, position: int) -> bool:
@@ -293,6 +320,8 @@ class Contests(ContestSetup):
         now = self.clock()
         for attempt in self.storage.unfinished_attempts():
             contest = self.contest(attempt["contest_id"])
+            if contest["mode"] == "live" and self.is_open(contest, now):
+                continue  # the host's contest picks up where it was (bot/live.py)
             if self.is_open(contest, now):
                 resume.append(attempt)
             else:

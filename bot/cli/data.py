@@ -88,6 +88,9 @@ def cmd_contest_create(args, config: Config) -> int:
         storage.close()
     print(f"已创建竞赛 {contest['id']}：{contest['title']}（{local(contest['starts_at'], config)} 至 "
           f"{local(contest['ends_at'], config)}）", file=sys.stderr)
+    if contest["mode"] == "live":
+        print(f"现场模式：主持人在大屏打开 {config.web_url}/board/{contest['board_token']}?host={contest['host_token']}"
+              "（只给主持人），或在机器人里“竞赛管理”→“现场主持”", file=sys.stderr)
     print(contest["id"])
     return 0
 

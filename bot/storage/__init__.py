@@ -18,6 +18,7 @@ from bot.storage.announcements import AnnouncementQueries
 from bot.storage.contests import ContestQueries
 from bot.storage.files import DatabaseBusy, StorageError, _inspect_existing, backup_database, restore_database
 from bot.storage.flags import FlagQueries
+from bot.storage.live import LiveQueries
 from bot.storage.people import PeopleQueries
 from bot.storage.practice import PracticeQueries
 from bot.storage.reports import ReportQueries
@@ -27,7 +28,8 @@ __all__ = ["APPLICATION_ID", "DatabaseBusy", "Storage", "StorageError", "backup_
            "utcnow"]
 
 
-class Storage(PeopleQueries, ContestQueries, FlagQueries, PracticeQueries, AnnouncementQueries, ReportQueries):
+class Storage(PeopleQueries, ContestQueries, LiveQueries, FlagQueries, PracticeQueries, AnnouncementQueries,
+              ReportQueries):
     """All reads and writes of the bot's state, grouped by feature in this package's modules."""
 
     def __init__(self, db: sqlite_utils.Database):

@@ -101,18 +101,20 @@ class ContestQueries(Sql):
         self.db.conn.commit()
         return cursor.rowcount == 1
 
-    def record_answer(self, attempt: dict[str, Any], answer: dict[str, Any], finished: bool) -> bool:
+    def record_answer(self, attempt: dict[str, Any], answer: dict[str, Any], finished: bool,
+                      ask_next: bool = True) -> bool:
         """Store the answer to the current question exactly once: only if the attempt is still at that position.
 
-        The next question is asked in the same step (its clock starts at the answer, and again when it is delivered),
-        so that a press costs one transaction of two statements."""
+        Self-paced, the next question is asked in the same step (its clock starts at the answer, and again when it is
+        delivered), so that a press costs one transaction of two statements; live, the host opens it (`ask_next`
+        False)."""
         now = answer["answered_at"]
         with self.db.atomic():
             cursor = self.db.execute(
                 """UPDATE attempts SET position = position + 1, asked_at = ?, score = score + ?,
                        correct = correct + ?, time_ms = time_ms + ?, finished_at = ?
                    WHERE id = ? AND position = ? AND finished_at IS NULL""",
-                [None if finished else now, answer["points"], answer["correct"], answer["time_ms"],
+                [None if finished or not ask_next else now, answer["points"], answer["correct"], answer["time_ms"],
                  now if finished else None, attempt["id"], answer["position"]])
             if cursor.rowcount != 1:
                 return False
@@ -132,10 +134,12 @@ class ContestQueries(Sql):
     def contest_attempts(self, contest_id: int) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM attempts WHERE contest_id = ?", [contest_id])
 
-    def contest_version(self, contest_id: int) -> tuple[int, int]:
-        """Changes whenever someone answers or starts: (answers, attempts)."""
+    def contest_version(self, contest_id: int) -> tuple[Any, ...]:
+        """Changes whenever someone answers or starts, or a live contest's host moves it on."""
         return (self.db.execute("SELECT COUNT(*) FROM answers WHERE contest_id = ?", [contest_id]).fetchone()[0],
-                self.db.execute("SELECT COUNT(*) FROM attempts WHERE contest_id = ?", [contest_id]).fetchone()[0])
+                self.db.execute("SELECT COUNT(*) FROM attempts WHERE contest_id = ?", [contest_id]).fetchone()[0],
+                *self.db.execute("SELECT live_state, live_position, live_deadline, closed_at FROM contests WHERE id = ?",
+                                 [contest_id]).fetchone())
 
     def contest_answers(self, contest_id: int) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM answers WHERE contest_id = ? ORDER BY attempt_id, position",

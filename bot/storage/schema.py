@@ -335,3 +335,17 @@ def m011_certificate_sent(db: sqlite_utils.Database) -> None:
             SELECT id FROM contests
             WHERE closed_at IS NOT NULL OR ends_at <= strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'));
     """)
+
+
+@migrations()
+def m012_live_contests(db: sqlite_utils.Database) -> None:
+    # live (host-paced) contests: the host opens each question for everyone at once; self-paced ones are unchanged
+    db.executescript("""
+        ALTER TABLE contests ADD COLUMN mode TEXT NOT NULL DEFAULT 'self';  -- self | live
+        ALTER TABLE contests ADD COLUMN host_token TEXT;          -- the board's host view (live only)
+        ALTER TABLE contests ADD COLUMN live_state TEXT;          -- lobby | question | reveal | paused | ended
+        ALTER TABLE contests ADD COLUMN live_position INTEGER NOT NULL DEFAULT -1;  -- the question open or last shown
+        ALTER TABLE contests ADD COLUMN live_opened_at TEXT;      -- when that question opened for answers
+        ALTER TABLE contests ADD COLUMN live_deadline TEXT;       -- when it closes; NULL while it is being sent
+        CREATE INDEX attempts_position ON attempts (contest_id, position);
+    """)

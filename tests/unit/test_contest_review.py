@@ -132,7 +132,7 @@ def test_review_buttons_on_the_result_and_the_card():
     assert ContestReview(9, 0, new=True) in [b.data for row in result_keyboard(3, 9) for b in row]
     contest = {"id": 3, "title": "质量月", "description": "", "starts_at": "2025-09-20T01:00:00+00:00",
                "ends_at": "2025-09-20T03:00:00+00:00", "question_count": 3, "seconds_per_question": 30,
-               "speed_bonus": 0}
+               "speed_bonus": 0, "mode": "self"}
     finished = attempt()
     assert ContestReview(1) in [b.data for row in contest_card(contest, "已结束", finished, TZ)[1] for b in row]
     assert ContestReview(1) in [b.data for row in contest_card(contest, "进行中", finished, TZ)[1] for b in row]
