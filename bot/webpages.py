@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from importlib import resources
 from typing import Any
 
@@ -12,15 +13,19 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from bot.accounts import REGION_NAMES, ROLES
+from bot.contest_setup import ContestError
 from bot.leaderboard import format_points, unranked_note
+from bot.live import HOST_ACTIONS
+from bot.policy import PermissionDenied
 from bot.render import as_int, plain_name
 from bot.sandbox.state import BOT_USER, SandboxState
 from bot.services import Services
 
+log = logging.getLogger(__name__)
 MAX_USER_ID = 2**52  # Telegram's user ids fit in 52 bits
 
 NOT_FOUND_PAGE = "<!doctype html><meta charset=utf-8><title>404</title><h1>404</h1><p>页面不存在或链接已失效。</p>"
-BOARD_PUSH_SECONDS = 1.0
+BOARD_PUSH_SECONDS = 0.5  # an answer shows on the big screen within a second
 BOARD_TEAMS = 10  # the page shows as many as fit its height
 KEEPALIVE_SECONDS = 15.0
 
@@ -50,6 +55,7 @@ def board_snapshot(services: Services, contest: dict[str, Any]) -> dict[str, Any
         "individuals": [{"rank": i.rank, "name": i.name, "team": i.team, "score": i.score,
                          "score_text": format_points(i.score)} for i in board.individuals][:10],
         "join": f"https://t.me/{services.bot_username}?start=c_{contest['id']}",
+        "live": services.contests.live_view(contest["id"], board) if contest["mode"] == "live" else None,
     }
 
 
@@ -99,8 +105,30 @@ def board_routes(services: Services) -> list[Route]:
             return Response(status_code=404)
         return Response(qr_png(board_snapshot(services, contest)["join"]), media_type="image/png")
 
+    async def host(request: Request) -> Response:
+        """The host view's moves (a live contest's 开始 / 下一题 / 暂停 / 继续 / 结束), allowed by the host token the
+        organiser was given; the board token alone only shows."""
+        contest = contest_for(request)
+        if contest is None:
+            return JSONResponse({"ok": False, "message": "页面不存在或链接已失效。"}, status_code=404)
+        try:
+            body = await request.json()
+            token, action, position = str(body["token"]), str(body["action"]), body["position"]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return JSONResponse({"ok": False, "message": "请求格式不对。"}, status_code=400)
+        if action not in HOST_ACTIONS or isinstance(position, bool) or not isinstance(position, int):
+            return JSONResponse({"ok": False, "message": "请求格式不对。"}, status_code=400)
+        try:
+            said = services.contests.host(contest["id"], action, position + 1, host_token=token)
+        except PermissionDenied:
+            log.warning("Refused a host move on contest %s without the right host token", contest["id"])
+            return JSONResponse({"ok": False, "message": "主持链接无效。"}, status_code=403)
+        except ContestError as error:
+            return JSONResponse({"ok": False, "message": str(error)}, status_code=409)
+        return JSONResponse({"ok": True, "message": said})
+
     return [Route("/board/{token}", page), Route("/board/{token}/data", data), Route("/board/{token}/events", events),
-            Route("/board/{token}/qr.png", qr)]
+            Route("/board/{token}/qr.png", qr), Route("/board/{token}/host", host, methods=["POST"])]
 
 
 def qr_png(text: str) -> bytes:

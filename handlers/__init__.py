@@ -6,8 +6,8 @@ they were added and stops at the first match, so conversations come before the c
 
 from __future__ import annotations
 
-from handlers import (admin, announce, ask, commands, contest, edits, errors, fallback, flags, organiser, practice,
-                      privacy, reports, results, roles, start)
+from handlers import (admin, announce, ask, commands, contest, edits, errors, fallback, flags, live, organiser,
+                      practice, privacy, reports, results, roles, start)
 
 
 def register_all(application) -> None:
@@ -21,6 +21,7 @@ def register_all(application) -> None:
     commands.register(application)   # /help and the "/" menu of each role (set at start, follows role changes)
     start.register(application)      # /start, registration, /me, main menu, team code conversation
     contest.register(application)    # contests: list, questions with timers, answers, /rank
+    live.register(application)       # live contests: the host's panel and moves, sending each question to all
     results.register(application)    # certificates when a contest ends, per-question statistics for organisers
     practice.register(application)   # 每日练习, 错题本, statistics, 每日一题
     roles.register(application)      # administrators: invites, revocation, audit log

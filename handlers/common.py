@@ -7,12 +7,13 @@ from typing import Any, Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import CallbackQueryHandler
 
 from bot.callbacks import Callback
 
 from bot.render import Keyboard, escape, split_message
+from bot.transport import DeliveryUnknown
 from bot.ui.menu import STALE_BUTTON
 
 log = logging.getLogger(__name__)
@@ -96,3 +97,38 @@ async def stale(update: Update) -> None:
     """Tell the presser that a button no longer means anything; nothing is changed."""
     if update.callback_query is not None:
         await update.callback_query.answer(STALE_BUTTON)
+
+
+QUESTION_SEND_TRIES = 3  # copies of a question whose sending was lost; only the first press counts
+
+
+async def deliver_question(bot, chat_id: int, text: str, reply_markup) -> int | None:
+    """The question's message id, or None when the network lost it; a Telegram refusal (blocked, bad request)
+    is raised. A send whose answer was lost is sent again: two copies of a question do no harm, since only
+    the first press counts, whereas a lost question would cost the participant its points."""
+    for attempt in range(1, QUESTION_SEND_TRIES + 1):
+        try:
+            message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup)
+            return message.message_id
+        except DeliveryUnknown as exc:
+            log.warning("Question to chat %s may not have arrived (try %d): %s", chat_id, attempt, exc)
+        except (NetworkError, TimedOut) as exc:
+            log.warning("Question to chat %s was not delivered (try %d): %s", chat_id, attempt, exc)
+    return None
+
+
+def ticked(context: Any, attempt_id: int, position: int) -> set[int]:
+    """The options of a 多选 contest question ticked so far (displayed indexes), kept until it is submitted."""
+    return context.user_data.setdefault("toggles", {}).setdefault((attempt_id, position), set())
+
+
+async def tick(update: Update, context: Any, attempt_id: int, position: int, option: int):
+    """Tick or untick an option of the 多选 contest question the person is at: (the question, the ticked options),
+    or None when the press is for a question answered or gone (it is told so)."""
+    shown = context.services.contests.current_question(attempt_id, update.effective_user.id)
+    if shown is None or shown.position != position or not 0 <= option < len(shown.options):
+        await update.callback_query.answer("这道题已经作答或已过期。")
+        return None
+    options = ticked(context, attempt_id, position)
+    options.symmetric_difference_update({option})
+    return shown, options

@@ -7,30 +7,27 @@ import logging
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import Application, CommandHandler
 
 from bot.charts import render_leaderboard
 from bot.contests import GRACE_SECONDS, AnswerOutcome, ContestError, ShownQuestion
 from bot.render import as_int, escape
-from bot.transport import DeliveryUnknown
 from bot.ui import contest as screens
 from bot.ui import menu as menu_screens
-from handlers.common import markup, on_button, send, show, show_buttons, stale, toast
+from handlers import live
+from handlers.common import (deliver_question, markup, on_button, send, show, show_buttons, stale, tick, ticked,
+                             toast)
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
-QUESTION_SEND_TRIES = 3
+NOT_YET = "题目还在发给其他参赛者，大屏幕开始倒计时后再作答（这次没有记录）。"
 RESTARTED = "⚡ 系统刚刚重启，接着答题（本题重新计时）：\n\n"
 RESTARTED_AGAIN = "⚡ 系统刚刚重启，接着答题（本题已重新计时过一次，截止时间不变）：\n\n"
 
 
 def _jobs_name(attempt_id: int, position: int) -> str:
     return f"contest:{attempt_id}:{position}"
-
-
-def _toggled(context: BotContext, attempt_id: int, position: int) -> set[int]:
-    return context.user_data.setdefault("toggles", {}).setdefault((attempt_id, position), set())
 
 
 async def ask_next(application: Application, chat_id: int, attempt_id: int, user_id: int, notice: str = "",
@@ -83,7 +80,7 @@ async def _send_question(application: Application, chat_id: int, user_id: int, s
     services = application.bot_data.services
     preface, extra = _previous(services, previous)
     text, keyboard = screens.question_screen(shown, services.config.tz)
-    message_id = await _deliver(application.bot, chat_id, notice + preface + text, markup(keyboard + extra))
+    message_id = await deliver_question(application.bot, chat_id, notice + preface + text, markup(keyboard + extra))
     if fresh and message_id is not None:
         shown = services.contests.delivered(shown, message_id)
         if shown is None:
@@ -105,21 +102,6 @@ def _start_timers(application: Application, chat_id: int, user_id: int, shown: S
                                        user_id=user_id, name=name)
     application.job_queue.run_once(on_timeout, max(0.0, left) + GRACE_SECONDS, data=data, chat_id=chat_id,
                                    user_id=user_id, name=name)
-
-
-async def _deliver(bot, chat_id: int, text: str, reply_markup) -> int | None:
-    """The question's message id, or None when the network lost it; a Telegram refusal (blocked, bad request)
-    is raised. A send whose answer was lost is sent again: two copies of a question do no harm, since only
-    the first press counts, whereas a lost question would cost the participant its points."""
-    for attempt in range(1, QUESTION_SEND_TRIES + 1):
-        try:
-            message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup)
-            return message.message_id
-        except DeliveryUnknown as exc:
-            log.warning("Question to chat %s may not have arrived (try %d): %s", chat_id, attempt, exc)
-        except (NetworkError, TimedOut) as exc:
-            log.warning("Question to chat %s was not delivered (try %d): %s", chat_id, attempt, exc)
-    return None
 
 
 def _cancel_timers(context, attempt_id: int, position: int) -> None:
@@ -162,6 +144,9 @@ async def _settle(update: Update, context: BotContext, attempt_id: int, position
     if outcome.status == "already":
         await query.answer("这道题已经作答或已过期，以第一次作答为准。")
         return
+    if outcome.status == "not_yet":
+        await query.answer(NOT_YET, show_alert=True)
+        return
     if outcome.status == "closed":
         await query.answer("竞赛已经结束。")
         await ask_next(context.application, update.effective_chat.id, attempt_id, update.effective_user.id)
@@ -180,20 +165,17 @@ async def on_answer(update: Update, context: BotContext, pressed: screens.Answer
 
 async def on_toggle(update: Update, context: BotContext, pressed: screens.ToggleOption) -> None:
     """Tick or untick an option of a 多选 question."""
-    query = update.callback_query
-    shown = context.services.contests.current_question(pressed.attempt, update.effective_user.id)
-    if shown is None or shown.position != pressed.position or not 0 <= pressed.option < len(shown.options):
-        await query.answer("这道题已经作答或已过期。")
-        return
-    toggled = _toggled(context, pressed.attempt, pressed.position)
-    toggled.symmetric_difference_update({pressed.option})
-    await query.answer()
-    await show_buttons(query, screens.question_screen(shown, context.services.config.tz, toggled)[1])
+    result = await tick(update, context, pressed.attempt, pressed.position, pressed.option)
+    if result is not None:
+        shown, toggled = result
+        await update.callback_query.answer()
+        await show_buttons(update.callback_query, screens.question_screen(shown, context.services.config.tz,
+                                                                          toggled)[1])
 
 
 async def on_submit(update: Update, context: BotContext, pressed: screens.SubmitOptions) -> None:
     """Submit the ticked options."""
-    toggled = _toggled(context, pressed.attempt, pressed.position)
+    toggled = ticked(context, pressed.attempt, pressed.position)
     if not toggled:
         await update.callback_query.answer("请至少选择一个选项再提交。")
         return
@@ -246,6 +228,9 @@ async def on_start(update: Update, context: BotContext, pressed: screens.StartCo
         await query.answer(str(exc), show_alert=True)
         return
     await query.answer()
+    if services.contests.is_live(pressed.contest):
+        await live.join(update, context, attempt)
+        return
     await ask_next(context.application, update.effective_chat.id, attempt["id"], user["id"])
 
 

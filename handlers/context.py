@@ -23,6 +23,7 @@ class BotData:
     broadcasting: Broadcasting | None = None  # likewise, once the Bot exists
     on_start: list[Hook] = field(default_factory=list)  # after getMe, before updates arrive (timers, catch-up)
     on_stop: list[Hook] = field(default_factory=list)   # while the bot can still send (running broadcasts)
+    live_panels: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # live contest → host panels shown
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

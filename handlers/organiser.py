@@ -21,7 +21,7 @@ from bot.when import example_moment, parse_moment
 from handlers.common import on_button, refuse, send, show, stale
 from handlers.context import BotContext
 
-TITLE, DESCRIPTION, REGION, START, DURATION, COUNT, CATEGORIES, SECONDS, TEAM_SIZE, BONUS, CONFIRM = range(11)
+TITLE, DESCRIPTION, REGION, START, DURATION, COUNT, CATEGORIES, SECONDS, TEAM_SIZE, BONUS, MODE, CONFIRM = range(12)
 EDIT_VALUE = 20
 
 
@@ -89,8 +89,10 @@ async def board_link(update: Update, context: BotContext, pressed: screens.Board
     await update.callback_query.answer()
     link = f"{services.config.web_url}/board/{contest['board_token']}"
     join = f"https://t.me/{services.bot_username}?start=c_{contest['id']}"
+    host = (f"\n\n现场主持链接（在大屏上也能出题、暂停、结束；只给主持人，勿外传）：\n"
+            f"{escape(link)}?host={escape(contest['host_token'])}" if contest["mode"] == "live" else "")
     await send(update, f"大屏排行榜（在活动现场的电脑浏览器打开，全屏显示）：\n{escape(link)}\n\n"
-                       f"参赛链接：{escape(join)}\n下面的二维码可以投到大屏上，现场人员扫码即可参赛。",
+                       f"参赛链接：{escape(join)}\n下面的二维码可以投到大屏上，现场人员扫码即可参赛。{host}",
                screens.back_to(contest["id"]))
     picture = await asyncio.to_thread(qr_png, join)
     await update.effective_chat.send_photo(picture, caption=f"扫码参加：<b>{escape(contest['title'])}</b>",
@@ -314,12 +316,19 @@ def _spec(draft: dict) -> ContestSpec:
                        ends_at=draft["ends_at"], questions=draft["questions"],
                        seconds_per_question=draft["seconds_per_question"], categories=draft["categories"] or None,
                        regions=draft.get("regions"), min_team_size=draft.get("min_team_size", 3),
-                       speed_bonus=draft.get("speed_bonus", False))
+                       speed_bonus=draft.get("speed_bonus", False), mode=draft.get("mode", "self"))
 
 
 async def got_bonus(update: Update, context: BotContext, pressed: screens.WizardBonus) -> int:
+    _draft(context)["speed_bonus"] = pressed.on
+    await send(update, *screens.mode_step())
+    await update.callback_query.answer()
+    return MODE
+
+
+async def got_mode(update: Update, context: BotContext, pressed: screens.WizardMode) -> int:
     draft = _draft(context)
-    draft["speed_bonus"] = pressed.on
+    draft["mode"] = "live" if pressed.live else "self"
     await update.callback_query.answer()
     spec = _spec(draft)
     contests = context.services.contests
@@ -372,6 +381,7 @@ def register(application) -> None:
             SECONDS: [on_button(screens.WizardSeconds, got_seconds)],
             TEAM_SIZE: [on_button(screens.WizardTeamSize, got_team_size)],
             BONUS: [on_button(screens.WizardBonus, got_bonus)],
+            MODE: [on_button(screens.WizardMode, got_mode)],
             CONFIRM: [on_button(screens.WizardConfirm, confirm)],
         },
         fallbacks=[CommandHandler("cancel", cancel)],

@@ -113,16 +113,18 @@ def previous_screen(kb: KnowledgeBase, shown: ShownQuestion, status: str, points
 def contest_card(contest: dict[str, Any], status: str, attempt: dict[str, Any] | None, tz: ZoneInfo) -> tuple[str, Keyboard]:
     starts = datetime.fromisoformat(contest["starts_at"]).astimezone(tz)
     ends = datetime.fromisoformat(contest["ends_at"]).astimezone(tz)
+    live = contest["mode"] == "live"
     text = (f"<b>{escape(contest['title'])}</b>（{status}）\n{escape(contest['description'])}\n\n"
             f"时间：{starts:%m月%d日 %H:%M} 至 {ends:%m月%d日 %H:%M}\n"
-            f"题量：每人 {contest['question_count']} 题，每题限时 {contest['seconds_per_question']} 秒\n"
+            f"题量：{'共' if live else '每人'} {contest['question_count']} 题，每题限时 {contest['seconds_per_question']} 秒\n"
             f"计分：答对一题 10 分{'，答得快另加最多 5 分' if contest['speed_bonus'] else ''}；同分按用时排名\n"
-            "每人只有一次机会，中途退出可以回来继续。")
+            + ("现场模式：主持人逐题出题，所有人同时作答，请看大屏幕。加入后题目会发到这里。" if live else
+               "每人只有一次机会，中途退出可以回来继续。"))
     keyboard: Keyboard = []
     if attempt is None and status == "进行中":
-        keyboard.append([Button("开始答题", StartContest(contest["id"]))])
+        keyboard.append([Button("加入现场竞赛" if live else "开始答题", StartContest(contest["id"]))])
     elif attempt is not None and not attempt["finished_at"] and status == "进行中":
-        keyboard.append([Button("继续答题", StartContest(contest["id"]))])
+        keyboard.append([Button("回到现场竞赛" if live else "继续答题", StartContest(contest["id"]))])
     elif attempt is not None and attempt["position"] > 0 and status == "已结束":
         keyboard.append([Button(CERTIFICATE_LABEL, ContestCertificate(contest["id"])),
                          Button(REVIEW_LABEL, ContestReview(attempt["id"]))])

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.accounts import REGIONS
 from bot.callbacks import Callback
 from bot.contest_flags import FlaggedQuestion
+from bot.contest_setup import MODES
 from bot.contests import ContestSpec
 from bot.quiz import LETTERS, TYPES, QuizQuestion
 from bot.render import Button, Keyboard, escape, grid
@@ -54,6 +55,12 @@ class ResolveFlag(Callback, prefix="ofr", feature="organiser"):
 
 @dataclass(frozen=True)
 class BoardLink(Callback, prefix="ob", feature="organiser"):
+    contest: int
+
+
+@dataclass(frozen=True)
+class LivePanel(Callback, prefix="lh", feature="live"):
+    """A live contest's host panel (opened from the contest's management screen, or 刷新); see bot/ui/live.py."""
     contest: int
 
 
@@ -148,6 +155,11 @@ class WizardBonus(Callback, prefix="ncb", feature="organiser"):
 
 
 @dataclass(frozen=True)
+class WizardMode(Callback, prefix="ncl", feature="organiser"):
+    live: bool
+
+
+@dataclass(frozen=True)
 class WizardConfirm(Callback, prefix="ncy", feature="organiser"):
     create: bool
 
@@ -170,9 +182,10 @@ def contests_screen(contests: list[dict[str, Any]], status_of) -> tuple[str, Key
 
 def manage_screen(contest: dict[str, Any], status: str, participants: int, flags: int) -> tuple[str, Keyboard]:
     contest_id = contest["id"]
-    text = (f"<b>{escape(contest['title'])}</b>（{status}）\n参赛 {participants} 人，纠错反馈 {flags} 条\n"
+    text = (f"<b>{escape(contest['title'])}</b>（{status}{'，现场模式' if contest['mode'] == 'live' else ''}）\n参赛 {participants} 人，纠错反馈 {flags} 条\n"
             f"团队参赛人数达到 {contest['min_team_size']} 人才参加团队排名。")
-    keyboard = [[Button("排行榜", Ranking(contest_id)), Button("纠错反馈", ContestFlags(contest_id))],
+    keyboard = [[Button("🎤 现场主持（出题、暂停、结束）", LivePanel(contest_id))]] if contest["mode"] == "live" else []
+    keyboard += [[Button("排行榜", Ranking(contest_id)), Button("纠错反馈", ContestFlags(contest_id))],
                 [Button("📊 题目统计（正确率、选项分布）", QuestionStats(contest_id))],
                 [Button("大屏排行榜链接和二维码", BoardLink(contest_id))],
                 [Button("导出 Excel", ExportResults(contest_id, "x")), Button("导出 CSV", ExportResults(contest_id, "c"))]]
@@ -272,6 +285,13 @@ def bonus_step() -> tuple[str, Keyboard]:
         [[Button("开启", WizardBonus(True)), Button("不开启", WizardBonus(False))]]
 
 
+def mode_step() -> tuple[str, Keyboard]:
+    return ("第 11 步：怎么答题？\n• <b>自主答题</b>：在开放时间内每人随时开始，按自己的节奏答题。\n"
+            "• <b>现场模式</b>：适合活动现场和大屏幕。主持人逐题出题，所有人同时作答，大屏显示作答分布、"
+            "前五名和颁奖台；开放时间是主持人可以出题的时段。",
+            [[Button("自主答题", WizardMode(False)), Button("现场模式", WizardMode(True))]])
+
+
 def preview(spec: ContestSpec, available: int, tz: ZoneInfo) -> tuple[str, Keyboard]:
     text = (f"<b>请确认新建竞赛</b>\n名称：{escape(spec.title)}\n说明：{escape(spec.description or '无')}\n"
             f"范围：{escape('、'.join(spec.regions) if spec.regions else '全省')}\n"
@@ -279,6 +299,7 @@ def preview(spec: ContestSpec, available: int, tz: ZoneInfo) -> tuple[str, Keybo
             f"题目：每人 {spec.questions} 题，每题 {spec.seconds_per_question} 秒，"
             f"速度加分{'开启' if spec.speed_bonus else '关闭'}\n"
             f"团队排名：参赛达到 {spec.min_team_size} 人的团队才排名\n"
+            f"模式：{MODES[spec.mode]}\n"
             f"出题分类：{escape('、'.join(spec.categories) if spec.categories else '全部')}（可选题 {available} 道）")
     return text, [[Button("确认创建", WizardConfirm(True)), Button("取消", WizardConfirm(False))]]
 

@@ -38,16 +38,17 @@ SubmitButton = Callable[[int, int], Callback]
 
 
 def answer_keyboard(answer: OptionButton, toggle: OptionButton, submit: SubmitButton, ref: int, position: int,
-                    question: QuizQuestion, options: list[str], toggled: set[int] | None = None) -> Keyboard:
+                    question: QuizQuestion, options: list[str], toggled: set[int] | None = None,
+                    marks: bool = True) -> Keyboard:
     """Option buttons: "A. 全文" one per row when every option fits a button, else A/B/C/D side by side (the
-    text is then in the message); toggles and 提交 for 多选."""
+    text is then in the message); toggles (☐/☑ unless `marks` is off) and 提交 for 多选."""
     on_buttons = options_fit_buttons(options)
     buttons = []
     for index, option in enumerate(options):
         label = f"{LETTERS[index]}. {option}" if on_buttons else LETTERS[index]
         if question.type == "multiple":
-            mark = MARK_ON if toggled and index in toggled else MARK_OFF
-            buttons.append(Button(f"{mark} {label}", toggle(ref, position, index)))
+            mark = (MARK_ON if toggled and index in toggled else MARK_OFF) + " " if marks else ""
+            buttons.append(Button(f"{mark}{label}", toggle(ref, position, index)))
         else:
             buttons.append(Button(label, answer(ref, position, index)))
     rows: Keyboard = [[button] for button in buttons] if on_buttons else [buttons]

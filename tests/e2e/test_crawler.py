@@ -207,6 +207,9 @@ async def world(bot: RunningBot) -> None:
     services.contests.create(ContestSpec(title="质量月知识竞赛", starts_at=now - timedelta(minutes=1),
                                          ends_at=now + timedelta(hours=2), questions=2, seconds_per_question=10,
                                          min_team_size=1), None, organiser_id=ROLE_USERS["organiser"])
+    services.contests.create(ContestSpec(title="现场知识竞赛", starts_at=now - timedelta(minutes=1),  # the host panel
+                                         ends_at=now + timedelta(hours=2), questions=2, seconds_per_question=10,
+                                         min_team_size=1, mode="live"), None, organiser_id=ROLE_USERS["organiser"])
     for role, user_id in ROLE_USERS.items():
         bot.runtime.sandbox.add_user(user_id, f"{role}用户", started=True)
         services.accounts.touch(user_id, f"{role}用户", None)

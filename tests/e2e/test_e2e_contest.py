@@ -208,9 +208,11 @@ async def test_organiser_creates_and_closes_a_contest_in_chat(bot):
     await client.press(ADMIN_ID, "3 人")  # the minimum team size, asked since it decides who is ranked
     await client.wait_for(ADMIN_ID, has_button("不开启"))
     await client.press(ADMIN_ID, "不开启")
+    await client.wait_for(ADMIN_ID, has_button("现场模式"))
+    await client.press(ADMIN_ID, "自主答题")
     preview = await client.wait_text(ADMIN_ID, "请确认新建竞赛")
     assert "海口市" in preview["text"] and "防水与渗漏" in preview["text"] and "每人 15 题" in preview["text"]
-    assert "达到 3 人的团队才排名" in preview["text"]
+    assert "达到 3 人的团队才排名" in preview["text"] and "模式：自主答题" in preview["text"]
     await client.press(ADMIN_ID, "确认创建")
     await client.wait_text(ADMIN_ID, "已创建")
     contest = bot.storage.contests()[0]
