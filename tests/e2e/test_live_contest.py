@@ -4,6 +4,7 @@ view), watched on the board in headless Chromium at 1920×1080; answers counted 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -51,9 +52,9 @@ async def join(bot, user_id: int, contest_id: int) -> None:
     await client.press(user_id, "加入现场竞赛")
 
 
-async def answer(bot, contest_id: int, user_id: int, position: int) -> tuple[str, str, int]:
+async def answer(bot, contest_id: int, user_id: int, position: int, watch_board: bool = True) -> tuple[str, str, int]:
     """Wait for the live question on the phone and press the right or a wrong option; (toast, the last button pressed,
-    the message)."""
+    the message). `watch_board`: first wait for the big screen's countdown, as the hall does."""
     client = bot.client
     message = await client.wait_for(user_id, lambda m: f"现场竞赛 · 第 {position + 1}/3 题" in m["text"]
                                     and m["buttons"], timeout=20)
@@ -61,7 +62,8 @@ async def answer(bot, contest_id: int, user_id: int, position: int) -> tuple[str
     shown = bot.runtime.services.contests.shown(attempt)
     assert shown.position == position
     # like the hall, wait for the big screen's countdown: answers count once the question has reached every phone
-    await eventually(lambda: bot.storage.contest(contest_id)["live_deadline"] is not None, what="the countdown")
+    if watch_board:
+        await eventually(lambda: bot.storage.contest(contest_id)["live_deadline"] is not None, what="the countdown")
     chosen = shown.right_display if right_pattern(user_id, position) else \
         [i for i in range(len(shown.options)) if i not in shown.right_display][:1]
     labels = [b for row in message["buttons"] for b in row]
@@ -147,21 +149,36 @@ async def test_live_contest_in_a_hall(bot):
 
         # question 1: a press before the question has reached everyone is not counted (and says why)
         await wait_state(page, "答题中")
-        early = await client.wait_for(EARLY[0], lambda m: "现场竞赛 · 第 1/3 题" in m["text"], timeout=10)
-        if services.contests.contest(cid)["live_deadline"] is None:  # still sending to the others
-            label = early["buttons"][0][0]
-            reply = (await client.press(EARLY[0], label, message_id=early["message_id"])).json()["answer"]
-            assert "大屏幕开始倒计时后再作答" in reply["text"] and reply["show_alert"]
+        answering = [uid for uid in EARLY if uid != SILENT]
+        eager = answering.pop()  # presses as soon as the question is on the phone
+        await client.wait_for(eager, lambda m: "现场竞赛 · 第 1/3 题" in m["text"], timeout=10)
+        eager_question = services.contests.shown(bot.storage.attempt_of(cid, eager)).question
+        if services.contests.contest(cid)["live_deadline"] is None and eager_question.type != "multiple":
+            toast, _, _ = await answer(bot, cid, eager, 0, watch_board=False)
+            if toast in ("回答正确", "回答错误"):  # the last send went out meanwhile: the clock had started
+                print("the question had reached everyone before the eager press")
+            else:
+                assert "大屏幕开始倒计时后再作答" in toast, toast
+                answering.append(eager)  # not counted: they answer again with the hall
+        else:
+            answering.append(eager)
         # everyone but one answers; the board counts them; the deadline reveals
         stem = services.contests.live_view(cid)["question"]["stem"]
         assert await text_of(page, "#live-stem") == stem
-        answering = [uid for uid in EARLY if uid != SILENT]
-        results = await asyncio.gather(*(answer(bot, cid, uid, 0) for uid in answering))
+        before = int(await text_of(page, "#live-answered"))
+        first = await answer(bot, cid, answering[0], 0)  # one answer is on the big screen within a second
+        answered_at = time.monotonic()
+        await page.wait_for_function(f"document.getElementById('live-answered').textContent.trim() === '{before + 1}'",
+                                     timeout=3000)
+        shown_after = time.monotonic() - answered_at
+        print(f"one answer on the board after {shown_after * 1000:.0f} ms")
+        assert shown_after < 1.0
+        results = [first, *await asyncio.gather(*(answer(bot, cid, uid, 0) for uid in answering[1:]))]
         toasts = [toast for toast, _, _ in results]
         assert all(t in ("回答正确", "回答错误") for t in toasts), set(toasts)
         # the board shows the answers within a second or so (its event stream looks every 0.5 s)
         await page.wait_for_function(
-            f"document.getElementById('live-answered').textContent.trim() === '{len(answering)}'", timeout=1500)
+            f"document.getElementById('live-answered').textContent.trim() === '{len(EARLY) - 1}'", timeout=1500)
         await page.screenshot(path=artifact("live-2-question.png"))
         _, label, message_id = results[0]
         again = (await client.press(answering[0], label, message_id=message_id)).json()["answer"]["text"]
