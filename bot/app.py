@@ -19,6 +19,8 @@ from bot.ratelimit import SendBudget
 from bot.services import Services
 from bot.health import PollingHealth
 from bot.transport import PollingRequest, RetryingRequest
+from bot.webchat.channel import WebChannel, is_web_id
+from bot.webchat.request import ChannelRequest
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +90,16 @@ async def run_shutdown_hooks(application: Application) -> None:
 
 
 def build_application(config: Config, services: Services, request: BaseRequest | None = None,
-                      health: PollingHealth | None = None) -> Application:
+                      health: PollingHealth | None = None, web: WebChannel | None = None) -> Application:
     """Build the Telegram application with every handler registered; the caller starts and stops it.
 
-    `health` hears how each getUpdates call was answered, for /healthz."""
+    `health` hears how each getUpdates call was answered, for /healthz; `web`, when given, takes the calls for its
+    chats (bot/webchat) and hands the updates of web people to the application."""
     from handlers import register_all
     from handlers.common import markup
     from handlers.context import BotContext, BotData
 
-    budget = SendBudget(bulk_per_second=config.broadcast_rate, enabled=config.rate_limit)
+    budget = SendBudget(bulk_per_second=config.broadcast_rate, enabled=config.rate_limit, exempt=is_web_id)
     builder = (
         ApplicationBuilder()
         .token(config.effective_token)
@@ -109,12 +112,16 @@ def build_application(config: Config, services: Services, request: BaseRequest |
     if config.base_url:
         builder = builder.base_url(config.base_url).base_file_url(config.base_file_url)
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(ChannelRequest(request, web) if web else request).get_updates_request(request)
     else:
-        builder = builder.request(RetryingRequest(budget.pace_repeat, connection_pool_size=32, read_timeout=config.api_timeout, write_timeout=20))
+        sending = RetryingRequest(budget.pace_repeat, connection_pool_size=32, read_timeout=config.api_timeout,
+                                  write_timeout=20)
+        builder = builder.request(ChannelRequest(sending, web) if web else sending)
         if health is not None:
             builder = builder.get_updates_request(PollingRequest(health, read_timeout=config.api_timeout))
     application = builder.build()
+    if web is not None:
+        web.deliver = lambda update: application.update_queue.put(Update.de_json(update, application.bot))
     application.bot_data.services = services
     application.bot_data.broadcasting = Broadcasting(application.bot, services.announcements, config.broadcast_rate,
                                                      markup)

@@ -39,6 +39,8 @@ class Config:
     api_timeout: float = 10.0  # seconds to wait for a Bot API answer before the call counts as lost
     sandbox_public: bool = False  # QB_SANDBOX_PUBLIC: let the built-in sandbox listen beyond loopback (demos only)
     rate_limit: bool = True  # keep inside Telegram's flood limits; off only where a benchmark or crawler measures the bot
+    web_channel: bool = True  # QB_WEB: the phone-browser chat at /m/ (bot/webchat)
+    web_secret: str | None = None  # QB_WEB_SECRET: signs the web cookie; else one kept in a file beside the database
 
     @property
     def sandbox(self) -> bool:
@@ -178,6 +180,13 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
     if sandbox_public_text not in ("0", "1", "true", "false", "yes", "no"):
         raise ConfigError("QB_SANDBOX_PUBLIC: 1 or 0")
 
+    web_text = (get("QB_WEB") or "1").lower()
+    if web_text not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError("QB_WEB: 1 (the web channel at /m/, the default) or 0")
+    web_secret = get("QB_WEB_SECRET")
+    if web_secret is not None and len(web_secret) < 32:
+        raise ConfigError("QB_WEB_SECRET: at least 32 characters (it signs the web channel's cookies)")
+
     knowledge_dir = Path(get("QB_KNOWLEDGE_DIR") or KNOWLEDGE_DIR)
     if not knowledge_dir.is_dir():
         raise ConfigError(f"QB_KNOWLEDGE_DIR: {knowledge_dir} is not a directory")
@@ -198,4 +207,6 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
         api_timeout=api_timeout,
         public_url=public_url,
         sandbox_public=sandbox_public_text in ("1", "true", "yes"),
+        web_channel=web_text in ("1", "true", "yes"),
+        web_secret=web_secret,
     )

@@ -82,8 +82,10 @@ class SendBudget(BaseRateLimiter[str]):
 
     def __init__(self, per_second: float = 28, bulk_per_second: float = 20, private_burst: float = 4,
                  private_per_second: float = 0.9, group_per_minute: int = 19, max_retries: int = 3,
-                 clock: Callable[[], float] = time.monotonic, enabled: bool = True):
+                 clock: Callable[[], float] = time.monotonic, enabled: bool = True,
+                 exempt: Callable[[Any], bool] = lambda chat_id: False):
         self.enabled = enabled
+        self.exempt = exempt  # chats that are not Telegram's (the web channel's): no flood limits to keep
         # A send counted here reaches Telegram a little later, some later than others: the longer window keeps
         # any second at Telegram's end under `per_second` even when sends bunch up by as much as ARRIVAL_SPREAD.
         self.overall = SlidingWindow(int(per_second), 1.0 + ARRIVAL_SPREAD)
@@ -162,7 +164,7 @@ class SendBudget(BaseRateLimiter[str]):
         """Every call waits out a 429 and is tried again (a few times); calls that send or edit in a chat are also
         paced, and their 429 pauses that chat alone."""
         chat_id = data.get("chat_id")
-        paced = self.enabled and chat_id is not None and counted(endpoint)
+        paced = self.enabled and chat_id is not None and counted(endpoint) and not self.exempt(chat_id)
         if paced:
             chat_id = _chat_key(chat_id)
         attempt = 0

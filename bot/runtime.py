@@ -25,6 +25,8 @@ from bot.files import ProcessLock, private_file
 from bot.health import PollingHealth
 from bot.storage import Storage, StorageError
 from bot.web import build_web_app, webhook_route
+from bot.webchat.channel import WebChannel
+from bot.webchat.routes import WebIdentity, web_routes, web_secret
 from bot.webpages import board_routes, sandbox_page_routes
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class Runtime:
         self.services: Services | None = None
         self.application: Application | None = None
         self.sandbox: SandboxState | None = None
+        self.web: WebChannel | None = None
         self._server: _EmbeddedServer | None = None
         self._server_task: asyncio.Task | None = None
         self._lock = ProcessLock(config.db_path)
@@ -100,6 +103,11 @@ class Runtime:
             # the chat page exists only here: never when a real Telegram token is configured
             routes += sandbox_page_routes(self.services, self.sandbox)
             routes += SandboxServer(self.sandbox, config.effective_token).routes()
+        if config.web_channel:
+            self.web = WebChannel(private_file(config.db_path.with_name(config.db_path.name + ".web.jsonl")))
+            identity = WebIdentity(config.web_secret or web_secret(config.db_path),
+                                   secure=config.web_url.startswith("https://"))
+            routes += web_routes(self.web, identity, lambda: self.services.bot_username)
         if config.webhook_url:
             routes.append(webhook_route(urlparse(config.webhook_url).path or "/", config.webhook_secret,
                                         self._deliver))
@@ -113,7 +121,7 @@ class Runtime:
                 self._server_task.result()
             await asyncio.sleep(0.01)
 
-        self.application = build_application(config, self.services, health=self.polling)
+        self.application = build_application(config, self.services, health=self.polling, web=self.web)
         if self.customise is not None:
             self.customise(self.application)
         await self.application.initialize()
@@ -162,8 +170,9 @@ class Runtime:
     async def stop(self) -> None:
         """Stop taking updates, finish the ones in hand, then close the web server and the database."""
         app = self.application
-        if self.sandbox is not None:
-            await self.sandbox.release_waiters()
+        for chats in (self.sandbox, self.web and self.web.state):
+            if chats is not None:
+                await chats.release_waiters()
         if app is not None:
             if app.updater is not None and app.updater.running:
                 try:
@@ -180,6 +189,8 @@ class Runtime:
                 await self._server_task
         if self.sandbox is not None:
             self.sandbox.close()
+        if self.web is not None:
+            self.web.close()
         if self.storage is not None:
             self.storage.close()
         self._lock.release()

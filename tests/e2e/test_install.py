@@ -78,6 +78,8 @@ def test_the_wheel_runs_the_bot_until_healthy(installed, tmp_path):
                 pass
             assert time.monotonic() < deadline, "not healthy within 90 s"
             time.sleep(0.2)
+        page = httpx.get(f"http://127.0.0.1:{port}/m/", timeout=5)  # the web channel's page is in the wheel
+        assert page.status_code == 200 and "质量通" in page.text
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
