@@ -33,6 +33,12 @@ class Services:
     results: ContestResults
     bot_username: str = "qualitybot_sandbox_bot"  # replaced by the real one once the bot knows itself (getMe)
 
+    def contest_links(self, contest_id: int) -> tuple[str, str | None]:
+        """How to join a contest: the Telegram deep link, and the web page's (None when the web channel is off).
+        The QR codes carry the web one when there is one: that page offers Telegram as well."""
+        telegram = f"https://t.me/{self.bot_username}?start=c_{contest_id}"
+        return telegram, f"{self.config.web_url}/m/join/c_{contest_id}" if self.config.web_channel else None
+
     @classmethod
     def create(cls, config: Config, storage: Storage, knowledge: KnowledgeService | None = None) -> "Services":
         knowledge = knowledge or KnowledgeService(config.knowledge_dir)

@@ -39,6 +39,7 @@ def board_snapshot(services: Services, contest: dict[str, Any]) -> dict[str, Any
 
     Scores are written as people read them (85, 85.5); teams below the minimum size follow the ranked ones."""
     board = services.contests.leaderboard(contest["id"], with_questions=False)
+    telegram_join, web_join = services.contest_links(contest["id"])
     ranked = [t for t in board.teams if t.ranked]
     unranked = [t for t in board.teams if not t.ranked]
     return {
@@ -54,7 +55,8 @@ def board_snapshot(services: Services, contest: dict[str, Any]) -> dict[str, Any
         "more_unranked": max(0, len(unranked) - BOARD_TEAMS),
         "individuals": [{"rank": i.rank, "name": i.name, "team": i.team, "score": i.score,
                          "score_text": format_points(i.score)} for i in board.individuals][:10],
-        "join": f"https://t.me/{services.bot_username}?start=c_{contest['id']}",
+        "join": web_join or telegram_join,  # what the QR code carries
+        "join_note": "手机扫码参赛：浏览器或 Telegram 均可" if web_join else "用手机扫码，在 Telegram 中参赛",
         "live": services.contests.live_view(contest["id"], board) if contest["mode"] == "live" else None,
     }
 

@@ -88,11 +88,14 @@ async def board_link(update: Update, context: BotContext, pressed: screens.Board
         return
     await update.callback_query.answer()
     link = f"{services.config.web_url}/board/{contest['board_token']}"
-    join = f"https://t.me/{services.bot_username}?start=c_{contest['id']}"
+    telegram_join, web_join = services.contest_links(contest["id"])
+    join = web_join or telegram_join
+    web = f"\n浏览器参赛（没有 Telegram 也能参加）：{escape(web_join)}" if web_join else ""
     host = (f"\n\n现场主持链接（在大屏上也能出题、暂停、结束；只给主持人，勿外传）：\n"
             f"{escape(link)}?host={escape(contest['host_token'])}" if contest["mode"] == "live" else "")
     await send(update, f"大屏排行榜（在活动现场的电脑浏览器打开，全屏显示）：\n{escape(link)}\n\n"
-                       f"参赛链接：{escape(join)}\n下面的二维码可以投到大屏上，现场人员扫码即可参赛。{host}",
+                       f"Telegram 参赛链接：{escape(telegram_join)}{web}\n"
+                       f"下面的二维码可以投到大屏上，现场人员扫码即可参赛。{host}",
                screens.back_to(contest["id"]))
     picture = await asyncio.to_thread(qr_png, join)
     await update.effective_chat.send_photo(picture, caption=f"扫码参加：<b>{escape(contest['title'])}</b>",

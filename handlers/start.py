@@ -18,6 +18,7 @@ from handlers.context import BotContext
 TEAM_PREFIX = "team_"
 INVITE_PREFIX = "inv_"
 CONTEST_PREFIX = "c_"
+PENDING_CONTEST = "contest_after_registration"
 AWAIT_TEAM_CODE = 1
 
 
@@ -30,6 +31,15 @@ def _profile(context: BotContext, user: dict):
     services = context.services
     return screens.profile(user, services.roles.is_admin(user["id"]), services.roles.is_organiser(user["id"]),
                            services.profiles.stats(user["id"]))
+
+
+async def _registered(update: Update, context: BotContext, user: dict, say) -> None:
+    """登记完成, then the card of the contest whose link brought the person here, if one did."""
+    await say(update, *screens.registration_done(user))
+    contest_id = context.user_data.pop(PENDING_CONTEST, None)
+    card = context.services.contests.card(contest_id, user["id"]) if contest_id is not None else None
+    if card is not None:
+        await send(update, *contest_screens.contest_card(*card, context.services.config.tz))
 
 
 async def _continue_registration(update: Update, context: BotContext, user: dict) -> None:
@@ -60,6 +70,8 @@ async def start(update: Update, context: BotContext) -> None:
         if card is not None and services.accounts.is_registered(user):
             await send(update, *contest_screens.contest_card(*card, services.config.tz))
             return
+        if card is not None:  # scanned at the event before registering: the card follows registration
+            context.user_data[PENDING_CONTEST] = card[0]["id"]
     elif payload.startswith(TEAM_PREFIX):
         try:
             team = services.accounts.join_team(user["id"], payload[len(TEAM_PREFIX):])
@@ -80,7 +92,7 @@ async def _after_registration_step(update: Update, context: BotContext, was_regi
     elif accounts.is_registered(user) and not user.get("team_id"):
         await show(update, *screens.team_prompt())
     elif accounts.is_registered(user):
-        await show(update, *screens.registration_done(user))
+        await _registered(update, context, user, show)
     else:
         await _continue_registration(update, context, user)
 
@@ -109,7 +121,7 @@ async def on_role(update: Update, context: BotContext, pressed: screens.PickRole
 
 async def on_skip_team(update: Update, context: BotContext, pressed: screens.SkipTeam) -> None:
     """暂不加入, the optional last step of registration."""
-    await show(update, *screens.registration_done(_user(update, context)))
+    await _registered(update, context, _user(update, context), show)
     await update.callback_query.answer()
 
 
@@ -139,7 +151,7 @@ async def receive_team_code(update: Update, context: BotContext) -> int:
     await send(update, screens.joined_team(team))
     user = context.services.accounts.get(user["id"])
     if context.user_data.pop("registering", False) and context.services.accounts.is_registered(user):
-        await send(update, *screens.registration_done(user))
+        await _registered(update, context, user, send)
     else:
         await _continue_registration(update, context, user)
     return ConversationHandler.END

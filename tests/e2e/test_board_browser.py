@@ -129,7 +129,7 @@ async def test_board_reads_across_a_hall(bot):
         qr = await box(page, "#qr")
         assert qr["width"] >= 240 and qr["height"] >= 240, qr
         link = await box(page, "#join-link")
-        assert f"start=c_{contest['id']}" in await page.locator("#join-link").text_content()
+        assert f"/m/join/c_{contest['id']}" in await page.locator("#join-link").text_content()
         assert link["y"] < qr["y"] + qr["height"] + 200 and abs(link["x"] - qr["x"]) < 200, (link, qr)  # next to it
 
         for user_id in range(1, 12):
