@@ -6,9 +6,11 @@ import csv
 import io
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from bot.clock import iso, utc_now
 from bot.policy import Actor, PermissionDenied, may_administer
 from bot.render import as_int, plain_name
 from bot.storage import Storage, utcnow
@@ -77,9 +79,25 @@ def normalise_team_code(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
+WEB_LINK_MINUTES = 10
+
+
 class Accounts:
-    def __init__(self, storage: Storage):
+    def __init__(self, storage: Storage, clock: Callable[[], datetime] = utc_now):
         self.storage = storage
+        self.clock = clock
+
+    def web_link(self, user_id: int) -> str:
+        """A one-time token (valid WEB_LINK_MINUTES) with which a phone browser becomes this Telegram account."""
+        token = secrets.token_urlsafe(24)
+        now = self.clock()
+        self.storage.insert_web_link(token, user_id, iso(now), iso(now + timedelta(minutes=WEB_LINK_MINUTES)))
+        return token
+
+    def redeem_web_link(self, token: str) -> dict[str, Any] | None:
+        """The account behind an unused, unexpired link (which is then used up), else None."""
+        user_id = self.storage.redeem_web_link(token, iso(self.clock()))
+        return self.storage.get_user(user_id) if user_id is not None else None
 
     def touch(self, user_id: int, first_name: str, username: str | None) -> dict[str, Any]:
         """Record that the user exists (first contact or a changed name) and return them."""

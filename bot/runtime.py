@@ -107,7 +107,8 @@ class Runtime:
             self.web = WebChannel(private_file(config.db_path.with_name(config.db_path.name + ".web.jsonl")))
             identity = WebIdentity(config.web_secret or web_secret(config.db_path),
                                    secure=config.web_url.startswith("https://"))
-            routes += web_routes(self.web, identity, lambda: self.services.bot_username)
+            routes += web_routes(self.web, identity, lambda: self.services.bot_username,
+                                 lambda token: self.services.accounts.redeem_web_link(token))
         if config.webhook_url:
             routes.append(webhook_route(urlparse(config.webhook_url).path or "/", config.webhook_secret,
                                         self._deliver))

@@ -45,7 +45,7 @@ class Services:
         contests = Contests(storage, lambda: knowledge.bank, lambda: knowledge.kb, config.tz)
         practice = Practice(storage, lambda: knowledge.bank, lambda: knowledge.kb, config.tz)
         roles = Roles(storage, config.admin_ids, contests.clock)
-        return cls(config=config, storage=storage, accounts=Accounts(storage), knowledge=knowledge,
+        return cls(config=config, storage=storage, accounts=Accounts(storage, contests.clock), knowledge=knowledge,
                    qa=QuestionAnswering(storage, knowledge), contests=contests, practice=practice, roles=roles,
                    announcements=Announcements(storage, roles, contests.clock, config.tz, lambda: knowledge.kb),
                    reports=Reports(storage, roles, contests.clock),

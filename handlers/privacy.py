@@ -14,7 +14,7 @@ from bot.callbacks import Callback
 from bot.ui import ask, contest
 from handlers.context import BotContext
 
-PRIVATE_COMMANDS = ["start", "me", "join", "practice", "contest", "contests", "newcontest", "notices", "announce",
+PRIVATE_COMMANDS = ["start", "me", "web", "join", "practice", "contest", "contests", "newcontest", "notices", "announce",
                     "scheduled", "reports", "roles", "teams", "newteam", "reload"]
 GROUP_BUTTONS: tuple[type[Callback], ...] = (ask.OpenTopic, ask.OpenSection, ask.Feedback, ask.NoneOfThese,
                                              ask.Categories, ask.Category, contest.Ranking, contest.RankingPicture)

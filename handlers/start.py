@@ -3,16 +3,17 @@ handlers.commands)."""
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.accounts import REGIONS, AccountError
+from bot.accounts import REGIONS, WEB_LINK_MINUTES, AccountError
 from bot.render import as_int, escape
 from bot.roles import ROLE_NAMES, InviteError
 from bot.ui import contest as contest_screens
 from bot.ui import menu as screens
 from handlers import announce, ask, contest, practice
-from handlers.common import on_button, send, show, stale
+from handlers.common import markup, on_button, send, show, stale
 from handlers.context import BotContext
 
 TEAM_PREFIX = "team_"
@@ -30,7 +31,7 @@ def _user(update: Update, context: BotContext) -> dict:
 def _profile(context: BotContext, user: dict):
     services = context.services
     return screens.profile(user, services.roles.is_admin(user["id"]), services.roles.is_organiser(user["id"]),
-                           services.profiles.stats(user["id"]))
+                           services.profiles.stats(user["id"]), web=services.config.web_channel)
 
 
 async def _registered(update: Update, context: BotContext, user: dict, say) -> None:
@@ -195,12 +196,27 @@ async def on_profile(update: Update, context: BotContext, pressed: screens.Profi
     elif pressed.action == "role":
         await show(update, screens.role_prompt(registering=False), screens.role_picker())
         await query.answer()
+    elif pressed.action == "web":
+        await query.answer()
+        await web_link(update, context)
     elif user.get("team_id"):
         context.services.accounts.leave_team(user["id"])
         await show(update, *_profile(context, context.services.accounts.get(user["id"])))
         await query.answer("已退出团队")
     else:
         await stale(update)
+
+
+async def web_link(update: Update, context: BotContext) -> None:
+    """/web and 我的 → 在手机浏览器里也用这个账号: a one-time link; without a link preview, which would use it up."""
+    services = context.services
+    if not services.config.web_channel:
+        await send(update, "这台服务器没有开启网页版。")
+        return
+    token = services.accounts.web_link(_user(update, context)["id"])
+    text, keyboard = screens.web_link(f"{services.config.web_url}/m/link/{token}", WEB_LINK_MINUTES)
+    await update.effective_chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=markup(keyboard),
+                                             link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
 async def on_menu(update: Update, context: BotContext, pressed: screens.Menu) -> None:
@@ -227,6 +243,7 @@ def register(application) -> None:
     application.add_handler(team_code)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("me", me))
+    application.add_handler(CommandHandler("web", web_link))
     application.add_handler(CommandHandler("cancel", cancel))
     for kind, callback in [(screens.PickRegion, on_region), (screens.PickRole, on_role),
                            (screens.SkipTeam, on_skip_team), (screens.StartRegistration, on_start_registration),

@@ -228,6 +228,10 @@ class SandboxState:
             self.mark_started(user_id)
         return user
 
+    def save_user(self, user: dict[str, Any]) -> None:
+        """Keep a changed user (the web channel marks whose account a web person acts as)."""
+        self._change("user", user)
+
     def mark_started(self, user_id: int) -> None:
         if user_id not in self.started:
             self._change("started", {"id": user_id})

@@ -161,3 +161,19 @@ class PeopleQueries(Sql):
             where = f"({where}) AND asked_at >= ?"
             params.append(since)
         return list(self.db["questions"].rows_where(where, params, order_by="asked_at"))
+
+    # --- web links: a Telegram account used from a phone browser ------------------------------------------------
+
+    def insert_web_link(self, token: str, user_id: int, now: str, expires_at: str) -> None:
+        self.db.execute("INSERT INTO web_links (token, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                        [token, user_id, now, expires_at])
+        self.db.conn.commit()
+
+    def redeem_web_link(self, token: str, now: str) -> int | None:
+        """The link's user, once: only an unused link that has not expired is taken."""
+        cursor = self.db.execute("UPDATE web_links SET used_at = ? WHERE token = ? AND used_at IS NULL "
+                                 "AND expires_at > ?", [now, token, now])
+        self.db.conn.commit()
+        if cursor.rowcount != 1:
+            return None
+        return self.db.execute("SELECT user_id FROM web_links WHERE token = ?", [token]).fetchone()[0]

@@ -349,3 +349,17 @@ def m012_live_contests(db: sqlite_utils.Database) -> None:
         ALTER TABLE contests ADD COLUMN live_deadline TEXT;       -- when it closes; NULL while it is being sent
         CREATE INDEX attempts_position ON attempts (contest_id, position);
     """)
+
+
+@migrations()
+def m013_web_links(db: sqlite_utils.Database) -> None:
+    # one-time links a Telegram user opens in a phone browser, so that the web channel acts as the same account
+    db.executescript("""
+        CREATE TABLE web_links (
+            token TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+    """)

@@ -49,7 +49,7 @@ class SkipTeam(Callback, prefix="skip", feature="menu"):
 
 @dataclass(frozen=True)
 class ProfileAction(Callback, prefix="me", feature="menu"):
-    action: Literal["region", "role", "leave"]
+    action: Literal["region", "role", "leave", "web"]
 
 
 HOME = Button("« 主菜单", Menu("home"))
@@ -182,7 +182,7 @@ def stats_text(stats: ProfileStats) -> str:
 
 
 def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False,
-            stats: ProfileStats | None = None) -> tuple[str, Keyboard]:
+            stats: ProfileStats | None = None, web: bool = False) -> tuple[str, Keyboard]:
     """我的: the registration with buttons to change it, then practice and contest figures with their ways on."""
     from bot.ui.contest import ContestCard, Ranking
     from bot.ui.organiser import MyContests
@@ -208,6 +208,8 @@ def profile(user: dict[str, Any], is_admin: bool, is_organiser: bool = False,
         keyboard.append([Button("团队管理", TeamList()), Button("角色管理", RolesMenu())])
     if is_organiser:
         keyboard.append([Button("竞赛管理", MyContests())])
+    if web:
+        keyboard.append([Button("🌐 在手机浏览器里也用这个账号", ProfileAction("web"))])
     keyboard.append([Button("返回主菜单", Menu("home"))])
     return text, keyboard
 
@@ -219,3 +221,7 @@ def short(title: str, limit: int = 16) -> str:
     return title if len(title) <= limit else title[:limit - 1] + "…"
 
 
+def web_link(url: str, minutes: int) -> tuple[str, Keyboard]:
+    return (f"在手机浏览器（包括微信）里打开下面的链接，就能用这个账号使用质量通：练习、错题本、竞赛成绩都是同一份。\n\n"
+            f"{escape(url)}\n\n链接 {minutes} 分钟内有效，只能用一次。请勿转发给别人：拿到链接的人就能以您的身份使用。",
+            [[Button("« 我的", Menu("me")), HOME]])

@@ -62,11 +62,23 @@ class WebChannel:
     def known(self, user_id: int) -> bool:
         return user_id in self.state.users
 
+    def act_as(self, user_id: int, account: dict[str, Any]) -> None:
+        """From now on this web person is the Telegram account `account` (a one-time link from the bot): what they
+        do is that account's, while the bot's replies still come to this page. Pushes (announcements, a live
+        contest's questions) go to the account's Telegram chat, as before."""
+        person = {**self.state.users[user_id], "_as": {"id": account["id"], "is_bot": False,
+                                                         "first_name": account.get("first_name") or "用户"}}
+        self.state.save_user(person)
+
+    def _sender(self, user_id: int) -> dict[str, Any]:
+        person = self.state.users[user_id]
+        return person.get("_as") or {key: value for key, value in person.items() if not key.startswith("_")}
+
     # --- what people do: updates for the bot ----------------------------------------------------------------
 
     async def say(self, user_id: int, text: str) -> int:
         """A text message from the person, as Telegram would deliver it; returns its message id."""
-        user = self.state.users[user_id]
+        user = self._sender(user_id)
         chat = self.state.chat(user_id)
         message: dict[str, Any] = {"message_id": chat.next_message_id, "date": int(time.time()),
                                    "chat": chat.as_json(self.state.users), "from": user, "text": text}
@@ -91,7 +103,7 @@ class WebChannel:
         self.state.callback_answers[query_id] = None
         self.state.callback_pressed_at[query_id] = self.state.limits.clock()
         await self._update({"callback_query": {
-            "id": query_id, "from": self.state.users[user_id], "message": telegram_view(message),
+            "id": query_id, "from": self._sender(user_id), "message": telegram_view(message),
             "chat_instance": f"web{user_id}", "data": rows[row][column]["callback_data"]}})
         async with self.state.changed:
             try:

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
@@ -110,9 +110,10 @@ def _page(name: str) -> str:
     return resources.files("bot").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def web_routes(web: WebChannel, identity: WebIdentity, bot_username: Any, limits: FloodLimits | None = None,
-               ) -> list[Route]:
-    """`bot_username`: a callable giving the bot's @username (known once the bot has started)."""
+def web_routes(web: WebChannel, identity: WebIdentity, bot_username: Callable[[], str],
+               redeem: Callable[[str], dict[str, Any] | None], limits: FloodLimits | None = None) -> list[Route]:
+    """`bot_username`: the bot's @username (known once the bot has started); `redeem`: the Telegram account behind a
+    one-time web link from the bot (Accounts.redeem_web_link), used up by the call."""
     limits = limits or FloodLimits()
     seen: dict[int, OrderedDict[str, None]] = {}
 
@@ -191,6 +192,31 @@ def web_routes(web: WebChannel, identity: WebIdentity, bot_username: Any, limits
         identity.remember(response, user_id)
         return response
 
+    async def link_page(request: Request) -> Response:
+        """A one-time link from the bot: the page asks before using it (a link preview or a scanner fetching this
+        URL must not use it up), then POSTs it."""
+        token = request.path_params["token"]
+        if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
+            return RedirectResponse("/m/", status_code=303)
+        return RedirectResponse(f"/m/?link={token}", status_code=303)
+
+    async def link(request: Request) -> Response:
+        result = await checked(request, needs_person=False)
+        if isinstance(result, Response):
+            return result
+        user_id, body = result
+        account = redeem(str(body.get("token", ""))[:64])
+        if account is None:
+            return refuse(410, "这个链接已经用过或已过期，请在 Telegram 里向机器人发送 /web 重新获取。")
+        if user_id is None or not web.known(user_id):
+            user_id = web.new_person(account.get("first_name") or "用户")
+        web.act_as(user_id, account)
+        log.info("A web person now acts as Telegram user %s", account["id"])
+        await web.say(user_id, "/me")
+        response = JSONResponse({"ok": True, "csrf": identity.csrf(user_id)})
+        identity.remember(response, user_id)
+        return response
+
     async def say(request: Request) -> Response:
         result = await checked(request)
         if isinstance(result, Response):
@@ -237,6 +263,7 @@ def web_routes(web: WebChannel, identity: WebIdentity, bot_username: Any, limits
 
     return [Route("/m/", page), Route("/m", lambda request: RedirectResponse("/m/", status_code=308)),
             Route("/m/join/{payload}", join), Route("/m/api/hello", hello, methods=["POST"]),
+            Route("/m/link/{token}", link_page), Route("/m/api/link", link, methods=["POST"]),
             Route("/m/api/say", say, methods=["POST"]), Route("/m/api/press", press, methods=["POST"]),
             Route("/m/api/messages", messages), Route("/m/api/file/{file_id}", file)]
 

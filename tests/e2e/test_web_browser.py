@@ -108,3 +108,26 @@ async def test_a_phone_joins_a_live_contest_from_the_board_link(bot):
 async def press_when(page, label: str) -> None:
     await page.wait_for_selector(f".buttons button:has-text('{label}')", timeout=10_000)
     await press(page, label)
+
+
+async def test_a_phone_takes_over_a_telegram_account_with_the_link(bot):
+    services = bot.runtime.services
+    services.accounts.touch(88, "陈工", None)
+    services.accounts.set_region(88, "海口市")
+    services.accounts.set_role(88, "worker")
+    token = services.accounts.web_link(88)
+    async with playwright_api.async_playwright() as playwright:
+        browser = await launch(playwright)
+        context = await browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+                                            bypass_csp=True)
+        page = await context.new_page()
+        await page.goto(f"{bot.runtime.url}/m/link/{token}")
+        await page.wait_for_selector("#link-button")
+        await page.screenshot(path=artifact("web-6-link-360.png"))
+        assert bot.storage.db.execute("SELECT used_at FROM web_links").fetchone()[0] is None, \
+            "opening the page uses nothing up: only the confirmation does"
+        await page.click("#link-button")
+        await page.wait_for_function("[...document.querySelectorAll('.msg.bot')].some(m => m.textContent.includes('海口市'))")
+        await page.reload()  # the cookie keeps the account
+        await page.wait_for_function("[...document.querySelectorAll('.msg.bot')].some(m => m.textContent.includes('海口市'))")
+        await browser.close()

@@ -181,3 +181,44 @@ async def test_a_live_contest_with_a_web_and_a_telegram_participant(bot):
         assert names == {"网页选手", "电报选手"}, "both on the board"
     finally:
         await web.close()
+
+
+async def test_a_telegram_user_links_a_phone_browser_once(bot):
+    client = bot.client
+    services = bot.runtime.services
+    await client.user(88, "陈工")
+    services.accounts.touch(88, "陈工", None)
+    services.accounts.set_region(88, "海口市")
+    services.accounts.set_role(88, "worker")
+    await client.send(88, "/me")
+    await client.wait_for(88, has_button("在手机浏览器里也用这个账号"))
+    await client.press(88, "在手机浏览器里也用这个账号")
+    offer = await client.wait_text(88, "/m/link/")
+    assert "只能用一次" in offer["text"]
+    url = next(word for word in offer["text"].split() if "/m/link/" in word)
+    token = url.rsplit("/", 1)[-1]
+
+    web = WebPerson(bot.runtime.url)
+    other = WebPerson(bot.runtime.url)
+    try:
+        opened = await web.http.get(f"/m/link/{token}")  # a link preview fetching it uses nothing up
+        assert opened.status_code == 303 and opened.headers["location"] == f"/m/?link={token}"
+        linked = await web.post("/m/api/link", {"token": token})
+        assert linked.status_code == 200, linked.text
+        web.csrf = linked.json()["csrf"]
+        profile = await web.wait_for(lambda m: "我的信息" in (m.get("text") or ""))
+        assert "海口市" in profile["text"], "the web page shows the Telegram account"
+        # what is done on the web is the account's: a practice question answered there counts for user 88
+        await web.say("/practice")
+        await web.press("随机 10 题")
+        question = await web.wait_for(lambda m: "练习 1/10" in (m.get("text") or "") and m["buttons"])
+        await web.press(question["buttons"][0][0], question)
+        await eventually(lambda: bot.storage.db.execute(
+            "SELECT COUNT(*) FROM practice_answers WHERE user_id = 88").fetchone()[0] >= 1, what="a practice answer")
+        # the link works once
+        again = await other.post("/m/api/link", {"token": token})
+        assert again.status_code == 410 and "/web" in again.json()["error"]
+        assert (await other.post("/m/api/link", {"token": "nonsense-token-123"})).status_code == 410
+    finally:
+        await web.close()
+        await other.close()

@@ -125,3 +125,22 @@ def test_registration_screens_number_their_steps_and_say_done_once():
     assert isinstance(skip.data, menu.SkipTeam) and enter.data == menu.AskTeamCode(registering=True)
     text, keyboard = menu.register_first("参加竞赛")
     assert "先完成登记" in text and keyboard[0][0].data == menu.StartRegistration()
+
+
+def test_a_web_link_is_used_once_and_expires():
+    from datetime import datetime, timedelta, timezone
+
+    from bot.accounts import WEB_LINK_MINUTES
+    from tests.helpers import Clock
+
+    clock = Clock(datetime(2026, 12, 3, 3, 0, tzinfo=timezone.utc))
+    accounts = Accounts(Storage.memory(), clock)
+    accounts.touch(88, "陈工", None)
+    token = accounts.web_link(88)
+    assert len(token) >= 32 and accounts.web_link(88) != token, "unguessable, one per request"
+    assert accounts.redeem_web_link(token)["id"] == 88
+    assert accounts.redeem_web_link(token) is None, "once"
+    late = accounts.web_link(88)
+    clock.advance(WEB_LINK_MINUTES * 60 + 1)
+    assert accounts.redeem_web_link(late) is None, "expired"
+    assert accounts.redeem_web_link("no-such-token") is None
