@@ -21,6 +21,7 @@ from handlers.common import (deliver_question, markup, on_button, send, show, sh
 from handlers.context import BotContext
 
 log = logging.getLogger(__name__)
+ALREADY = "这道题已经作答或已过期，以第一次作答为准。"
 NOT_YET = "题目还在发给其他参赛者，大屏幕开始倒计时后再作答（这次没有记录）。"
 RESTARTED = "⚡ 系统刚刚重启，接着答题（本题重新计时）：\n\n"
 RESTARTED_AGAIN = "⚡ 系统刚刚重启，接着答题（本题已重新计时过一次，截止时间不变）：\n\n"
@@ -142,7 +143,7 @@ async def _settle(update: Update, context: BotContext, attempt_id: int, position
         await stale(update)
         return
     if outcome.status == "already":
-        await query.answer("这道题已经作答或已过期，以第一次作答为准。")
+        await query.answer(ALREADY)
         return
     if outcome.status == "not_yet":
         await query.answer(NOT_YET, show_alert=True)
@@ -177,7 +178,9 @@ async def on_submit(update: Update, context: BotContext, pressed: screens.Submit
     """Submit the ticked options."""
     toggled = ticked(context, pressed.attempt, pressed.position)
     if not toggled:
-        await update.callback_query.answer("请至少选择一个选项再提交。")
+        shown = context.services.contests.current_question(pressed.attempt, update.effective_user.id)
+        answered = shown is None or shown.position != pressed.position  # 提交 pressed again after the answer
+        await update.callback_query.answer(ALREADY if answered else "请至少选择一个选项再提交。")
         return
     await _settle(update, context, pressed.attempt, pressed.position, sorted(toggled))
 
