@@ -175,10 +175,10 @@ async def test_a_live_contest_with_a_web_and_a_telegram_participant(bot):
         if "提交" in str(chat_question["buttons"]):
             await client.press(501, "提交", message_id=chat_question["message_id"])
         await eventually(lambda: services.contests.contest(cid)["live_state"] == "reveal", what="both answered")
-        view = services.contests.live_view(cid)
-        assert view["joined"] == 2 and view["answered"] == 2
-        names = {p["name"] for p in view["top_people"]}
-        assert names == {"网页选手", "电报选手"}, "both on the board"
+        async with httpx.AsyncClient(base_url=bot.runtime.url) as screen:  # what the big screen reads
+            live = (await screen.get(f"/board/{contest['board_token']}/data")).json()["live"]
+        assert live["joined"] == 2 and live["answered"] == 2 and live["state"] == "reveal"
+        assert {p["name"] for p in live["top_people"]} == {"网页选手", "电报选手"}, "both on the board"
     finally:
         await web.close()
 
@@ -222,3 +222,22 @@ async def test_a_telegram_user_links_a_phone_browser_once(bot):
     finally:
         await web.close()
         await other.close()
+
+
+async def test_a_web_person_gets_their_bureaus_announcements(bot):
+    from bot.announcements import Draft
+
+    officer = 700
+    bot.storage.upsert_user(officer, "三亚住建局", None)
+    bot.storage.update_user(officer, region="三亚市", role="manager")
+    bot.storage.grant_role(officer, "bureau", "三亚市", ADMIN_ID)
+    await bot.client.user(officer, "三亚住建局", started=True)
+    person = WebPerson(bot.runtime.url)
+    try:
+        await register(person, "刘工")
+        announcement = bot.runtime.services.announcements.create(officer, Draft("三亚市质量月活动通知", None, ["三亚市"]))
+        await bot.runtime.application.bot_data.broadcasting.launch(announcement["id"])
+        notice = await person.wait_for(lambda m: "三亚市质量月活动通知" in (m.get("text") or ""))
+        assert any("退订" in label for row in notice["buttons"] for label in row), "with its one-tap 退订"
+    finally:
+        await person.close()
