@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from importlib import resources
 from typing import Any, Awaitable, Callable
 
 from starlette.applications import Starlette
@@ -42,4 +43,10 @@ def build_web_app(extra_routes: list[BaseRoute], health: Callable[[], dict[str, 
         status = health()
         return JSONResponse(status, status_code=200 if status.get("ok") else 503)
 
-    return Starlette(routes=[Route("/healthz", healthz), *extra_routes])
+    async def telegram_html(request: Request) -> Response:
+        """The script both chat pages (the sandbox's, the web channel's) draw the bot's messages with."""
+        script = resources.files("bot").joinpath("static", "telegram-html.js").read_bytes()
+        return Response(script, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "max-age=3600"})
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/static/telegram-html.js", telegram_html),
+                             *extra_routes])
