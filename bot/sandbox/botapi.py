@@ -295,12 +295,7 @@ class BotApi(CommandsApi):
             return [u for u in self.state.updates if u["update_id"] >= offset][:limit]
 
         if not available() and timeout > 0:
-            async with self.state.changed:
-                try:
-                    await asyncio.wait_for(self.state.changed.wait_for(
-                        lambda: bool(available()) or self.state.closing or self.state.polls != mine), timeout)
-                except asyncio.TimeoutError:
-                    pass
+            await self.state.wait_until(lambda: bool(available()) or self.state.polls != mine, timeout)
         if self.state.polls != mine:
             raise ApiError(409, self.state.poll_conflict)
         return available()

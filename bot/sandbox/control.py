@@ -5,7 +5,6 @@ Every endpoint is documented in docs/sandbox.md. Bodies are JSON; errors are {"o
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from typing import Any
@@ -259,12 +258,7 @@ class ControlApi:
         await self.state.notify()
         answer = None
         if wait > 0 and update is not None:
-            async with self.state.changed:
-                try:
-                    await asyncio.wait_for(self.state.changed.wait_for(
-                        lambda: self.state.callback_answers.get(query_id) is not None), wait)
-                except asyncio.TimeoutError:
-                    pass
+            await self.state.wait_until(lambda: self.state.callback_answers.get(query_id) is not None, wait)
             answer = self.state.callback_answers.get(query_id)
         return JSONResponse({"ok": True, "update_id": update and update["update_id"],
                              "message_id": message["message_id"], "button": button["text"], "answer": answer})
@@ -294,12 +288,7 @@ class ControlApi:
             return result
 
         if wait > 0 and not listed():
-            async with self.state.changed:
-                try:
-                    await asyncio.wait_for(self.state.changed.wait_for(
-                        lambda: bool(listed()) or self.state.closing), wait)
-                except asyncio.TimeoutError:
-                    pass
+            await self.state.wait_until(lambda: bool(listed()), wait)
         return JSONResponse({"messages": listed()})
 
     async def control_faults(self, request: Request) -> Response:

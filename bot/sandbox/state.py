@@ -14,7 +14,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from bot.sandbox.commands import CommandMenus
 from bot.sandbox.limits import RELAXED, Limits
@@ -213,6 +213,14 @@ class SandboxState:
     async def notify(self) -> None:
         async with self.changed:
             self.changed.notify_all()
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float) -> None:
+        """Until `condition()` holds after a change, the state is closing, or `timeout` seconds have passed."""
+        async with self.changed:
+            try:
+                await asyncio.wait_for(self.changed.wait_for(lambda: condition() or self.closing), timeout)
+            except asyncio.TimeoutError:
+                pass
 
     # --- users and chats ---------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ Flood limits are off: they are Telegram's, not the web's; the routes limit peopl
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import secrets
@@ -105,12 +104,8 @@ class WebChannel:
         await self._update({"callback_query": {
             "id": query_id, "from": self._sender(user_id), "message": telegram_view(message),
             "chat_instance": f"web{user_id}", "data": rows[row][column]["callback_data"]}})
-        async with self.state.changed:
-            try:
-                await asyncio.wait_for(self.state.changed.wait_for(
-                    lambda: self.state.callback_answers.get(query_id) is not None), PRESS_WAIT_SECONDS)
-            except asyncio.TimeoutError:
-                pass
+        await self.state.wait_until(lambda: self.state.callback_answers.get(query_id) is not None,
+                                    PRESS_WAIT_SECONDS)
         return self.state.callback_answers.get(query_id)
 
     async def _update(self, body: dict[str, Any]) -> None:
@@ -132,12 +127,7 @@ class WebChannel:
                     and message.get("from", {}).get("id") == BOT_USER["id"]] if chat else []
 
         if wait > 0 and not listed():
-            async with self.state.changed:
-                try:
-                    await asyncio.wait_for(self.state.changed.wait_for(
-                        lambda: bool(listed()) or self.state.closing), wait)
-                except asyncio.TimeoutError:
-                    pass
+            await self.state.wait_until(lambda: bool(listed()), wait)
         return listed()
 
     def file(self, user_id: int, file_id: str) -> dict[str, Any] | None:
