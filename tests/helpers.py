@@ -60,6 +60,13 @@ class SandboxClient:
     async def press(self, user_id: int, label: str, **extra: Any) -> httpx.Response:
         return await self.http.post("/sandbox/press", json={"user_id": user_id, "text": label, **extra})
 
+    async def press_exactly(self, user_id: int, label: str, message: dict) -> httpx.Response:
+        """Press the button labelled exactly `label` on `message` (press() takes the first label that contains
+        it, which may be an option such as "淋水结束后…")."""
+        row, column = next((r, c) for r, labels in enumerate(message["buttons"]) for c, text in enumerate(labels)
+                           if text == label)
+        return await self.press(user_id, label, message_id=message["message_id"], row=row, column=column)
+
     async def messages(self, chat_id: int, after: int = 0, wait: float = 0) -> list[dict]:
         response = await self.http.get("/sandbox/messages", params={"chat_id": chat_id, "after": after, "wait": wait})
         response.raise_for_status()

@@ -164,7 +164,7 @@ async def test_round_ended_early_summary_topics_and_wrongbook(bot):
     second = await client.wait_for(5002, lambda m: "练习 2/10" in m["text"] and not m["edited"])
     await press_answer(bot, 5002, second, right=True)
     third = await client.wait_for(5002, lambda m: "练习 3/10" in m["text"] and not m["edited"])
-    await client.press(5002, "结束", message_id=third["message_id"])
+    await client.press_exactly(5002, "结束", third)
     summary = await client.wait_for(5002, lambda m: m["message_id"] == third["message_id"] and "练习结束" in m["text"])
     assert "已答 2 题，答对 1 题" in summary["text"]
     assert missed.stem[:12] in summary["text"] and f"您选 {letter}. " in summary["text"]

@@ -128,7 +128,7 @@ def test_registration_screens_number_their_steps_and_say_done_once():
 
 
 def test_a_web_link_is_used_once_and_expires():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timezone
 
     from bot.accounts import WEB_LINK_MINUTES
     from tests.helpers import Clock
