@@ -120,6 +120,12 @@ def web_routes(web: WebChannel, identity: WebIdentity, bot_username: Callable[[]
     def address(request: Request) -> str:
         return request.client.host if request.client else "?"
 
+    def signed_in(user_id: int) -> JSONResponse:
+        """The cookie that names the person from now on, and the CSRF token their page sends back."""
+        response = JSONResponse({"ok": True, "csrf": identity.csrf(user_id)})
+        identity.remember(response, user_id)
+        return response
+
     def refuse(status: int, message: str) -> JSONResponse:
         return JSONResponse({"ok": False, "error": message}, status_code=status)
 
@@ -188,9 +194,7 @@ def web_routes(web: WebChannel, identity: WebIdentity, bot_username: Callable[[]
         start = str(body.get("start", ""))
         user_id = web.new_person(name)
         await web.say(user_id, f"/start {start}".strip() if start.startswith(START_PAYLOADS) else "/start")
-        response = JSONResponse({"ok": True, "csrf": identity.csrf(user_id)})
-        identity.remember(response, user_id)
-        return response
+        return signed_in(user_id)
 
     async def link_page(request: Request) -> Response:
         """A one-time link from the bot: the page asks before using it (a link preview or a scanner fetching this
@@ -213,9 +217,7 @@ def web_routes(web: WebChannel, identity: WebIdentity, bot_username: Callable[[]
         web.act_as(user_id, account)
         log.info("A web person now acts as Telegram user %s", account["id"])
         await web.say(user_id, "/me")
-        response = JSONResponse({"ok": True, "csrf": identity.csrf(user_id)})
-        identity.remember(response, user_id)
-        return response
+        return signed_in(user_id)
 
     async def say(request: Request) -> Response:
         result = await checked(request)
